@@ -1,0 +1,3 @@
+from ganzoo.cli import main
+
+main(prog_name="ganzoo")

@@ -1,0 +1,168 @@
+"""The ``ganzoo`` command: list, run and sample."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from ganzoo.build import build_generator, build_strategy, resolve_recipe
+from ganzoo.checkpoint import load_checkpoint, load_module
+from ganzoo.config import parse_override, read_toml, recipe_from_dict
+from ganzoo.errors import GanzooError
+from ganzoo.plugins import get_registries
+from ganzoo.sampling import generate, grid_labels, save_grid, save_npz
+
+KINDS = ("variants", "generators", "discriminators", "losses", "datasets")
+
+
+class GanzooGroup(click.Group):
+    """Turns GanzooError into a one-paragraph message and exit code 2 (a traceback only with --debug)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GanzooError as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(130 if str(error).startswith("interrupted") else 2)
+
+
+@click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """ganzoo: train, sample and compare GAN variants through one training loop.
+
+    \b
+    Examples:
+      ganzoo list variants
+      ganzoo run acgan --dataset mnist --data-root ../shared/datasets
+      ganzoo run cgan --steps 500 --set model.conditioning=hidden --set loss.matching_aware=true
+      ganzoo sample runs/acgan-mnist --per-class 10 --out grid.png
+    """
+    ctx.obj = {"debug": debug}
+
+
+@main.command("list")
+@click.argument("kind", type=click.Choice(KINDS), default="variants")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_command(kind: str, as_json: bool) -> None:
+    """List registered variants, generators, discriminators, losses or datasets."""
+    registry = get_registries().kinds()[kind]
+    rows = [{"name": e.name, "description": e.description, "plugin": e.plugin} for e in registry]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"ganzoo {kind}")
+    for column in ("name", "description", "plugin"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row["description"], row["plugin"])
+    Console().print(table)
+
+
+@main.command()
+@click.argument("variant")
+@click.option("--dataset", default=None, help="Dataset name (see `ganzoo list datasets`); picks the recipe VARIANT-DATASET.toml.  [default: mnist]")
+@click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="A recipe TOML file instead of the built-in one.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a recipe value, e.g. --set train.lr_generator=1e-4 (repeatable).")
+@click.option("--epochs", type=int, help="Train this many epochs.")
+@click.option("--steps", type=int, help="Train this many steps instead of epochs.")
+@click.option("--batch-size", type=int, help="Images per step.")
+@click.option("--seed", type=int, help="Seed for weights, noise and data order.")
+@click.option("--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")
+@click.option("--data-root", help="Folder holding datasets (MNIST/raw/...); else $GANZOO_DATA, else ~/.cache/ganzoo/datasets.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Run directory.  [default: runs/VARIANT-DATASET-YYYYmmdd-HHMMSS]")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run(variant, dataset, recipe_file, assignments, epochs, steps, batch_size, seed, device, data_root, out_dir, quiet) -> None:
+    """Train VARIANT and write a run directory.
+
+    The run directory gets recipe.toml (fully resolved), metrics.jsonl, samples/ (fixed-noise grids;
+    one row per class for conditional variants) and checkpoints/last.safetensors.
+    Flags override the recipe; --set reaches every key, e.g. --set loss.class_loss_on_fakes=false.
+    """
+    from ganzoo.train import train
+
+    if epochs is not None and steps is not None:
+        raise GanzooError("pass either --epochs or --steps, not both.")
+    overrides = [parse_override(assignment) for assignment in assignments]
+    flags = {"train.epochs": epochs, "train.steps": steps, "train.batch_size": batch_size, "train.seed": seed,
+             "train.device": device, "data.root": data_root}
+    overrides += [(key.split("."), value) for key, value in flags.items() if value is not None]
+    if epochs is not None:
+        overrides.append((["train", "steps"], 0))
+    registries = get_registries()
+    recipe, source = resolve_recipe(registries, variant, dataset, recipe_file, overrides)
+    if out_dir is None:
+        from datetime import datetime
+
+        out_dir = Path("runs") / f"{variant}-{recipe.data.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    console = Console(stderr=True)
+    console.print(f"ganzoo: training [bold]{variant}[/] on {recipe.data.name} (recipe: {source}) -> {out_dir}")
+    result = train(recipe, out_dir, registries, console=console, show_progress=not quiet)
+    summary = ", ".join(f"{key} {value:.4f}" for key, value in result.final.items())
+    console.print(f"done: {result.steps} steps, {result.images_per_sec:.0f} images/s{', ' + summary if summary else ''}")
+    console.print(f"samples: {out_dir / 'samples'}  checkpoint: {out_dir / 'checkpoints' / 'last.safetensors'}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--n", "count", type=int, help="Number of images (default 100).")
+@click.option("--per-class", type=int, help="Images per class (conditional variants); rows of the grid.")
+@click.option("--label", type=int, help="Class of every image (conditional variants).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Noise seed.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--out", "out_file", type=click.Path(path_type=Path), required=True, help=".png (a grid) or .npz (images uint8 NxCxHxW, labels int64).")
+def sample(run_dir: Path, count, per_class, label, seed, device, out_file: Path) -> None:
+    """Draw images from a trained run's generator."""
+    from ganzoo.train import resolve_device
+
+    if out_file.suffix not in (".png", ".npz"):
+        raise GanzooError(f"--out must end in .png or .npz, got {out_file.name!r}.")
+    if count is not None and per_class is not None:
+        raise GanzooError("pass either --n or --per-class, not both.")
+    for name, value in (("--n", count), ("--per-class", per_class)):
+        if value is not None and value <= 0:
+            raise GanzooError(f"{name} must be greater than 0, got {value}.")
+    checkpoint = run_dir / "checkpoints" / "last.safetensors"
+    tensors, metadata = load_checkpoint(checkpoint)
+    registries = get_registries()
+    recipe = recipe_from_dict(metadata["recipe"], str(checkpoint))
+    strategy = build_strategy(registries, recipe, metadata["num_classes"])
+    torch_device = resolve_device(device)
+    generator = build_generator(registries, recipe, strategy, metadata["image_shape"]).to(torch_device)
+    load_module(generator, tensors, "G", checkpoint)
+
+    num_classes = metadata["num_classes"]
+    if strategy.generator_conditional:
+        if label is not None and not 0 <= label < num_classes:
+            raise GanzooError(f"--label must be between 0 and {num_classes - 1}, got {label}.")
+        if per_class is not None:
+            labels = grid_labels(num_classes, per_class) if label is None else torch.full((per_class,), label)
+        else:
+            n = count or 100
+            labels = torch.full((n,), label) if label is not None else torch.arange(n) % num_classes
+        columns = per_class or 10
+    else:
+        if label is not None or per_class is not None:
+            raise GanzooError(f"variant {recipe.variant!r} is unconditional: --label and --per-class do not apply; use --n.")
+        labels = None
+        columns = 10
+    n_images = labels.numel() if labels is not None else (count or 100)
+    images = generate(generator, n_images, recipe.model.latent_dim, labels, seed, torch_device)
+    if out_file.suffix == ".png":
+        save_grid(images, out_file, columns)
+    else:
+        save_npz(images, labels if labels is not None else torch.full((n_images,), -1), out_file)
+    click.echo(f"wrote {n_images} images to {out_file}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Recipes: every hyper-parameter of a run, as dataclasses read from TOML and overridden from the CLI.
+
+A recipe file has a top-level ``variant`` and tables ``[data]``, ``[model]``, ``[loss]`` and ``[train]``.
+``[loss]`` holds the variant's loss-strategy options (validated against the strategy's ``Options``).
+Values are data: they are parsed as TOML and never evaluated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ganzoo.errors import GanzooError, UnknownNameError
+
+
+@dataclass
+class DataConfig:
+    name: str = "mnist"
+    root: str = ""  # empty: --data-root, else $GANZOO_DATA, else ~/.cache/ganzoo/datasets
+    image_size: int = 28
+    download: bool = True
+
+
+@dataclass
+class ModelConfig:
+    generator: str = "dcgan"
+    discriminator: str = "dcgan"
+    latent_dim: int = 100
+    conditioning: str = "input"  # for conditional variants: "input" or "hidden"
+    generator_width: int = 64
+    discriminator_width: int = 64
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 64
+    epochs: int = 10
+    steps: int = 0  # > 0: train this many steps instead of `epochs` epochs
+    lr_generator: float = 2e-4
+    lr_discriminator: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    eval_every: int = 0  # 0: evaluate at sample steps and at the end
+
+
+@dataclass
+class Recipe:
+    variant: str
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: dict[str, Any] = field(default_factory=dict)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+POSITIVE = {
+    "train.batch_size", "train.lr_generator", "train.lr_discriminator", "train.log_every",
+    "train.sample_every", "train.checkpoint_every", "data.image_size", "model.latent_dim",
+    "model.generator_width", "model.discriminator_width",
+}
+NON_NEGATIVE = {"train.epochs", "train.steps", "train.eval_every"}
+CHOICES = {
+    "model.conditioning": ("input", "hidden"),
+    "train.precision": ("auto", "fp32", "bf16"),
+}
+
+
+def _check_type(value: Any, annotation: Any, where: str) -> Any:
+    origin = typing.get_origin(annotation)
+    if annotation is Any or origin is dict:
+        if origin is dict and not isinstance(value, dict):
+            raise GanzooError(f"{where} must be a table, got {value!r}.")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        return value
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation is bool and not isinstance(value, bool) or annotation is not bool and isinstance(value, bool):
+        raise GanzooError(f"{where} must be {annotation.__name__}, got {value!r}.")
+    if not isinstance(value, annotation):
+        raise GanzooError(f"{where} must be {annotation.__name__}, got {type(value).__name__} {value!r}.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise GanzooError(f"{where} must be finite, got {value!r}.")
+    return value
+
+
+def build_dataclass(cls: type, values: dict[str, Any], where: str) -> Any:
+    """Make ``cls`` from a dict, rejecting unknown keys (with did-you-mean) and wrong types."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    for key in values:
+        if key not in known:
+            raise UnknownNameError(f"key in {where}", key, known)
+    checked = {key: _check_type(value, hints[key], f"{where}.{key}") for key, value in values.items()}
+    try:
+        return cls(**checked)
+    except TypeError as error:
+        raise GanzooError(f"{where}: {error}.") from None
+
+
+def recipe_from_dict(values: dict[str, Any], source: str = "recipe") -> Recipe:
+    values = dict(values)
+    sections = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+    unknown = set(values) - {"variant", "loss", *sections}
+    if unknown:
+        raise UnknownNameError(f"key in {source}", sorted(unknown)[0], ["variant", "loss", *sections])
+    if not isinstance(values.get("variant"), str):
+        raise GanzooError(f"{source} must set variant = \"NAME\" (a string).")
+    parts = {name: build_dataclass(cls, values.get(name, {}), name) for name, cls in sections.items()}
+    loss = values.get("loss", {})
+    if not isinstance(loss, dict):
+        raise GanzooError(f"{source}: [loss] must be a table.")
+    recipe = Recipe(variant=values["variant"], loss=dict(loss), **parts)
+    validate(recipe)
+    return recipe
+
+
+def validate(recipe: Recipe) -> None:
+    for section in ("data", "model", "train"):
+        for f in fields(getattr(recipe, section)):
+            key, value = f"{section}.{f.name}", getattr(getattr(recipe, section), f.name)
+            if key in POSITIVE and not value > 0:
+                raise GanzooError(f"{key} must be greater than 0, got {value!r}.")
+            if key in NON_NEGATIVE and value < 0:
+                raise GanzooError(f"{key} must be 0 or more, got {value!r}.")
+            if key in CHOICES and value not in CHOICES[key]:
+                raise GanzooError(f"{key} must be one of {', '.join(CHOICES[key])}; got {value!r}.")
+    if recipe.train.steps == 0 and recipe.train.epochs == 0:
+        raise GanzooError("the training budget is zero: set train.epochs or train.steps (--epochs N / --steps N) above 0.")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise GanzooError(f"cannot read recipe {path}: {error.strerror or error}.") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise GanzooError(f"recipe {path} is not valid TOML: {error}.") from None
+
+
+def parse_override(assignment: str) -> tuple[list[str], Any]:
+    """``train.lr_generator=1e-4`` -> (["train", "lr_generator"], 0.0001). Bare words are strings."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key.strip():
+        raise GanzooError(f"--set expects KEY=VALUE (e.g. --set train.lr_generator=1e-4), got {assignment!r}.")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.strip().split("."), value
+
+
+def apply_override(values: dict[str, Any], path: list[str], value: Any) -> None:
+    target = values
+    for part in path[:-1]:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise GanzooError(f"--set {'.'.join(path)}: {part!r} is not a table.")
+    target[path[-1]] = value
+
+
+def dumps_toml(values: dict[str, Any]) -> str:
+    """Write a recipe dict as TOML (scalars and lists at the top, then one table per section)."""
+    lines = [f"{key} = {_toml_value(value)}" for key, value in values.items() if not isinstance(value, dict)]
+    for key, value in values.items():
+        if isinstance(value, dict):
+            lines += ["", f"[{key}]"] + [f"{k} = {_toml_value(v)}" for k, v in value.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")

@@ -1,0 +1,26 @@
+"""Errors a user can fix. The CLI prints them as one paragraph and exits 2 (no traceback)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class GanzooError(Exception):
+    """A problem with the user's input or environment, with a message that says what to do."""
+
+
+class UnknownNameError(GanzooError, KeyError):
+    """A name that is not in a registry (or a recipe key that does not exist)."""
+
+    def __init__(self, kind: str, name: str, valid: Iterable[str]):
+        valid = sorted(valid)
+        message = f"unknown {kind} {name!r}."
+        close = difflib.get_close_matches(name, valid, n=1)
+        if close:
+            message += f" Did you mean {close[0]!r}?"
+        message += f" Valid {kind}s: {', '.join(valid) if valid else '(none registered)'}."
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return self.args[0]

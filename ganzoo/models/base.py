@@ -1,0 +1,107 @@
+"""Base classes that give every architecture the same label conditioning.
+
+A generator is ``project`` (a Linear from noise to the first hidden layer) followed by ``body``.
+A discriminator is ``features`` (image to a flat feature vector) followed by a Linear ``head``.
+Conditioning then lives in one place instead of in every architecture:
+
+- ``"input"``: G sees ``[z, embed(y)]``; D sees the image plus one extra channel ``embed(y)`` as a map.
+- ``"hidden"``: G adds ``embed(y)`` to its first hidden layer; D joins ``embed(y)`` to its features
+  before the head.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ganzoo.errors import GanzooError
+
+CONDITIONINGS = ("none", "input", "hidden")
+
+
+def check_conditioning(conditioning: str, num_classes: int) -> None:
+    if conditioning not in CONDITIONINGS:
+        raise GanzooError(f"unknown conditioning {conditioning!r}; use one of {', '.join(CONDITIONINGS)}.")
+    if conditioning != "none" and num_classes < 2:
+        raise GanzooError(f"conditioning {conditioning!r} needs a labelled dataset with at least 2 classes.")
+
+
+def check_divisible(architecture: str, image_shape: tuple[int, int, int], factor: int) -> None:
+    _, height, width = image_shape
+    if height != width or height % factor:
+        raise GanzooError(
+            f"architecture {architecture!r} needs square images whose side is a multiple of {factor}, "
+            f"got {height}x{width}. Set data.image_size (e.g. --set data.image_size={factor * math.ceil(height / factor)})."
+        )
+
+
+class Generator(nn.Module):
+    """Noise (and optionally labels) to images; subclasses set ``self.body``."""
+
+    def __init__(self, latent_dim: int, num_classes: int, conditioning: str, hidden_features: int):
+        super().__init__()
+        check_conditioning(conditioning, num_classes)
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.conditioning = conditioning
+        in_features = latent_dim
+        self.embed: nn.Embedding | None = None
+        if conditioning == "input":
+            self.embed = nn.Embedding(num_classes, num_classes)
+            in_features += num_classes
+        elif conditioning == "hidden":
+            self.embed = nn.Embedding(num_classes, hidden_features)
+        self.project = nn.Linear(in_features, hidden_features)
+        self.body: nn.Module = nn.Identity()
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is None:
+            return self.body(self.project(z))
+        if labels is None:
+            raise ValueError("this generator is conditional: pass labels")
+        if self.conditioning == "input":
+            return self.body(self.project(torch.cat([z, self.embed(labels)], dim=1)))
+        return self.body(self.project(z) + self.embed(labels))
+
+
+class Discriminator(nn.Module):
+    """Images (and optionally labels) to logits; subclasses set ``self.features`` and call ``build_head``."""
+
+    def __init__(self, image_shape: tuple[int, int, int], out_features: int, num_classes: int, conditioning: str):
+        super().__init__()
+        check_conditioning(conditioning, num_classes)
+        self.image_shape = tuple(image_shape)
+        self.out_features = out_features
+        self.num_classes = num_classes
+        self.conditioning = conditioning
+        channels, height, width = image_shape
+        self.label_map: nn.Embedding | None = None
+        self.label_embed: nn.Embedding | None = None
+        if conditioning == "input":
+            self.label_map = nn.Embedding(num_classes, height * width)
+        elif conditioning == "hidden":
+            self.label_embed = nn.Embedding(num_classes, num_classes)
+        self.features: nn.Module = nn.Identity()
+        self.head: nn.Module = nn.Identity()
+
+    @property
+    def in_channels(self) -> int:
+        """Channels that ``features`` receives: the image's, plus one label map for input conditioning."""
+        return self.image_shape[0] + (1 if self.conditioning == "input" else 0)
+
+    def build_head(self, feature_dim: int) -> None:
+        extra = self.num_classes if self.conditioning == "hidden" else 0
+        self.head = nn.Linear(feature_dim + extra, self.out_features)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, return_features: bool = False):
+        if self.conditioning != "none" and labels is None:
+            raise ValueError("this discriminator is conditional: pass labels")
+        if self.label_map is not None:
+            label_plane = self.label_map(labels).view(x.shape[0], 1, *x.shape[2:]).to(x.dtype)
+            x = torch.cat([x, label_plane], dim=1)
+        features = self.features(x)
+        joined = features if self.label_embed is None else torch.cat([features, self.label_embed(labels)], dim=1)
+        logits = self.head(joined)
+        return (logits, features) if return_features else logits

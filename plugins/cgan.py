@@ -1,0 +1,56 @@
+"""CGAN (Mirza & Osindero 2014): the label is fed to both G and D.
+
+The recipe's ``model.conditioning`` picks how: ``"input"`` joins the label to G's noise and adds it to
+D's input as a channel; ``"hidden"`` embeds it into a hidden layer. With ``matching_aware`` (GAN-CLS,
+Reed et al. 2016) D also sees real images paired with wrong labels as negatives, so it must check that
+image and label match, not only that the image is real.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, hookimpl, real_fake_accuracy
+
+
+@dataclass
+class CGANOptions:
+    matching_aware: bool = False
+
+
+def wrong_labels(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """A label different from each given one, uniformly among the other classes."""
+    shift = torch.randint(1, num_classes, labels.shape, device=labels.device)
+    return (labels + shift) % num_classes
+
+
+class CGANLoss(LossStrategy):
+    """Conditional GAN loss; matching-aware: D loss = BCE(real,1) + [BCE(fake,0) + BCE(real+wrong label,0)]/2."""
+
+    Options = CGANOptions
+    generator_conditional = True
+    discriminator_conditional = True
+
+    def discriminator_loss(self, discriminator, batch):
+        real = discriminator(batch.real, batch.labels)
+        fake = discriminator(batch.fake, batch.fake_labels)
+        logs = {"d_accuracy": real_fake_accuracy(real, fake)}
+        if not self.options.matching_aware:
+            return StepLosses(bce_logits(real, 1.0) + bce_logits(fake, 0.0), logs)
+        mismatched = discriminator(batch.real, wrong_labels(batch.labels, self.num_classes))
+        logs["mismatch_rejected"] = (mismatched <= 0).float().mean().detach()
+        loss = bce_logits(real, 1.0) + 0.5 * (bce_logits(fake, 0.0) + bce_logits(mismatched, 0.0))
+        return StepLosses(loss, logs)
+
+    def generator_loss(self, discriminator, batch):
+        return StepLosses(bce_logits(discriminator(batch.fake, batch.fake_labels), 1.0))
+
+
+@hookimpl
+def ganzoo_losses():
+    return {"cgan": CGANLoss}
+
+
+@hookimpl
+def ganzoo_variants():
+    return [Variant("cgan", "Conditional GAN: label fed to G and D (input or hidden layer); optional matching-aware D.", loss="cgan")]

@@ -1,0 +1,52 @@
+"""Shared fixtures. MNIST comes from $GANZOO_DATA, else ../shared/datasets beside the repository."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganzoo.data import MNIST_FILES
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mnist_root() -> Path | None:
+    candidates = [os.environ.get("GANZOO_DATA"), REPO.parent / "shared" / "datasets"]
+    for candidate in candidates:
+        if candidate and all((Path(candidate) / "MNIST" / "raw" / name).exists() for name in MNIST_FILES):
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = mnist_root()
+    if root is None:
+        pytest.skip("MNIST not found: set GANZOO_DATA to a folder with MNIST/raw/ (the four IDX files)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def mnist(data_root):
+    from ganzoo.data import load_mnist
+
+    return load_mnist(data_root, image_size=28, download=False)
+
+
+@pytest.fixture(scope="session")
+def mnist_judge(mnist):
+    """An MNIST classifier trained here (not by the code under test's GAN) to judge conditional samples."""
+    from ganzoo.classifier import accuracy, train_classifier
+
+    model = train_classifier(mnist.train_images, mnist.train_labels, 10, steps=600, batch_size=128, lr=2e-3, width=16)
+    test_accuracy = accuracy(model, mnist.test_images, mnist.test_labels)
+    assert test_accuracy >= 0.97, f"the judge classifier is too weak to judge samples: {test_accuracy:.4f}"
+    return model
+
+
+@pytest.fixture(autouse=True)
+def _deterministic():
+    torch.manual_seed(0)

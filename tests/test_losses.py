@@ -1,0 +1,163 @@
+"""Every loss strategy against values computed by hand (plain math, no torch.nn.functional) on fixed tensors."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ganzoo import Batch
+from ganzoo.data import ImageData
+from ganzoo.losses import SetupContext
+from ganzoo.plugins import get_registries
+
+REGISTRIES = get_registries()
+
+
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def bce_one(logit):  # -log sigmoid(l)
+    return softplus(-logit)
+
+
+def bce_zero(logit):  # -log(1 - sigmoid(l))
+    return softplus(logit)
+
+
+def cross_entropy(logits, label):
+    return math.log(sum(math.exp(v) for v in logits)) - logits[label]
+
+
+def mean(values):
+    values = list(values)
+    return sum(values) / len(values)
+
+
+class LookupD(nn.Module):
+    """D whose logits are written in the images: row 0 holds the logits, row 1 the features.
+
+    With labels (a conditional D), the label is added to every logit so that a wrong label changes it.
+    """
+
+    def __init__(self, outputs):
+        super().__init__()
+        self.outputs = outputs
+
+    def forward(self, x, labels=None, return_features=False):
+        logits = x[:, 0, 0, : self.outputs].clone()
+        if labels is not None:
+            logits = logits + labels[:, None].float()
+        return (logits, x[:, 0, 1, :2]) if return_features else logits
+
+
+def images(logit_rows, feature_rows=None):
+    out = torch.zeros(len(logit_rows), 1, 4, 4)
+    for i, row in enumerate(logit_rows):
+        out[i, 0, 0, : len(row)] = torch.tensor(row)
+        if feature_rows is not None:
+            out[i, 0, 1, :2] = torch.tensor(feature_rows[i])
+    return out
+
+
+def strategy(name, num_classes, **options):
+    cls = REGISTRIES.losses.get(name)
+    return cls(cls.Options(**options), num_classes)
+
+
+def test_gan():
+    loss = strategy("gan", 1)
+    batch = Batch(real=images([[2.0], [-1.0]]), labels=torch.tensor([0, 0]), fake=images([[0.5], [-3.0]]))
+    d = loss.discriminator_loss(LookupD(1), batch)
+    assert d.loss.item() == pytest.approx(mean([bce_one(2), bce_one(-1)]) + mean([bce_zero(0.5), bce_zero(-3)]), rel=1e-6)
+    assert d.logs["d_accuracy"].item() == pytest.approx(0.5)
+    g = loss.generator_loss(LookupD(1), batch)
+    assert g.loss.item() == pytest.approx(mean([bce_one(0.5), bce_one(-3)]), rel=1e-6)
+
+
+@pytest.mark.parametrize("matching_aware", [False, True])
+def test_cgan(matching_aware):
+    loss = strategy("cgan", 2, matching_aware=matching_aware)
+    labels, fake_labels = torch.tensor([0, 1]), torch.tensor([1, 1])
+    batch = Batch(real=images([[1.0], [-2.0]]), labels=labels, fake=images([[0.5], [-1.5]]), fake_labels=fake_labels)
+    d = loss.discriminator_loss(LookupD(1), batch).loss.item()
+    real = [bce_one(1.0 + 0), bce_one(-2.0 + 1)]
+    fake = [bce_zero(0.5 + 1), bce_zero(-1.5 + 1)]
+    if matching_aware:  # with 2 classes the wrong label is the other one
+        mismatched = [bce_zero(1.0 + 1), bce_zero(-2.0 + 0)]
+        expected = mean(real) + 0.5 * (mean(fake) + mean(mismatched))
+    else:
+        expected = mean(real) + mean(fake)
+    assert d == pytest.approx(expected, rel=1e-6)
+    g = loss.generator_loss(LookupD(1), batch).loss.item()
+    assert g == pytest.approx(mean([bce_one(1.5), bce_one(-0.5)]), rel=1e-6)
+
+
+@pytest.mark.parametrize("on_fakes", [True, False])
+def test_acgan(on_fakes):
+    loss = strategy("acgan", 3, class_loss_on_fakes=on_fakes)
+    real_rows, fake_rows = [[1.0, 2.0, 0.0, -1.0], [-0.5, 0.0, 1.0, 3.0]], [[0.3, 1.0, 1.0, 0.0], [-2.0, 0.5, -0.5, 2.0]]
+    labels, fake_labels = [0, 2], [1, 2]
+    batch = Batch(real=images(real_rows), labels=torch.tensor(labels), fake=images(fake_rows), fake_labels=torch.tensor(fake_labels))
+    d = loss.discriminator_loss(LookupD(4), batch).loss.item()
+    source = mean(bce_one(r[0]) for r in real_rows) + mean(bce_zero(f[0]) for f in fake_rows)
+    class_real = mean(cross_entropy(r[1:], y) for r, y in zip(real_rows, labels))
+    class_fake = mean(cross_entropy(f[1:], y) for f, y in zip(fake_rows, fake_labels))
+    assert d == pytest.approx(source + class_real + (class_fake if on_fakes else 0.0), rel=1e-6)
+    g = loss.generator_loss(LookupD(4), batch).loss.item()
+    assert g == pytest.approx(mean(bce_one(f[0]) for f in fake_rows) + class_fake, rel=1e-6)
+
+
+def lse(values):
+    return math.log(sum(math.exp(v) for v in values))
+
+
+@pytest.mark.parametrize("generator_loss", ["feature_matching", "non_saturating"])
+def test_sgan(generator_loss):
+    loss = strategy("sgan", 2, labels_per_class=1, generator_loss=generator_loss, supervised_weight=1.0)
+    labelled_rows = [[2.0, -1.0]]
+    loss.labelled_images, loss.labelled_labels = images(labelled_rows), torch.tensor([1])  # one labelled image
+    real_rows, fake_rows = [[1.0, 0.0], [-1.0, -2.0]], [[0.0, 0.5], [-3.0, 1.0]]
+    batch = Batch(real=images(real_rows, [[1.0, 2.0], [3.0, 4.0]]), labels=torch.tensor([0, 0]),
+                  fake=images(fake_rows, [[0.0, 0.0], [1.0, 1.0]]))
+    d = loss.discriminator_loss(LookupD(2), batch).loss.item()
+    supervised = cross_entropy(labelled_rows[0], 1)
+    unsupervised = mean(bce_one(lse(r)) for r in real_rows) + mean(bce_zero(lse(f)) for f in fake_rows)
+    assert d == pytest.approx(supervised + unsupervised, rel=1e-6)
+    g = loss.generator_loss(LookupD(2), batch).loss.item()
+    if generator_loss == "feature_matching":  # mean real features (2, 3), mean fake features (0.5, 0.5)
+        assert g == pytest.approx(((2 - 0.5) ** 2 + (3 - 0.5) ** 2) / 2, rel=1e-6)
+    else:
+        assert g == pytest.approx(mean(bce_one(lse(f)) for f in fake_rows), rel=1e-6)
+
+
+def test_sgan_setup_keeps_only_the_requested_labels():
+    loss = strategy("sgan", 3, labels_per_class=2)
+    labels = torch.tensor([0, 1, 2] * 10)
+    data = ImageData("toy", torch.zeros(30, 1, 4, 4, dtype=torch.uint8), labels, torch.zeros(3, 1, 4, 4, dtype=torch.uint8),
+                     torch.tensor([0, 1, 2]), 3)
+    loss.setup(SetupContext(data=data, device=torch.device("cpu"), seed=0, registries=REGISTRIES, log=lambda _: None))
+    assert sorted(loss.labelled_labels.tolist()) == [0, 0, 1, 1, 2, 2]
+
+
+@pytest.mark.parametrize("balance_weight", [0.0, 0.7])
+def test_mogan(balance_weight):
+    loss = strategy("mogan", 2, classifier_weight=0.5, balance_weight=balance_weight)
+    loss.classifier = lambda x: x[:, 0, 1, :2]  # C's logits are written in row 1
+    fake_rows, classifier_rows = [[0.5], [-1.0]], [[2.0, 0.0], [0.0, 1.0]]
+    batch = Batch(real=images([[1.0], [2.0]]), labels=torch.tensor([0, 1]), fake=images(fake_rows, classifier_rows))
+    d = loss.discriminator_loss(LookupD(1), batch).loss.item()
+    assert d == pytest.approx(mean([bce_one(1.0), bce_one(2.0)]) + mean([bce_zero(0.5), bce_zero(-1.0)]), rel=1e-6)
+    g = loss.generator_loss(LookupD(1), batch).loss.item()
+    probabilities = [[math.exp(v - lse(row)) for v in row] for row in classifier_rows]
+    confidence = mean(math.log(max(p)) for p in probabilities)
+    class_mix = [mean(p[c] for p in probabilities) for c in range(2)]
+    class_entropy = -sum(p * math.log(p) for p in class_mix)
+    expected = mean(bce_one(f[0]) for f in fake_rows) - 0.5 * confidence - balance_weight * class_entropy
+    assert g == pytest.approx(expected, rel=1e-6)
+
+
+def test_every_registered_loss_has_a_hand_computed_test():
+    tested = {"gan", "cgan", "acgan", "sgan", "mogan"}
+    assert set(REGISTRIES.losses.names()) <= tested, "add a hand-computed test for the new loss strategy"
