@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ganzoo.build import build_generator, build_strategy, resolve_recipe
 from ganzoo.checkpoint import load_checkpoint, load_module
-from ganzoo.config import parse_override, read_toml, recipe_from_dict
+from ganzoo.config import Recipe, apply_override, parse_override, recipe_from_dict
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import get_registries
 from ganzoo.sampling import generate, grid_labels, save_grid, save_npz
@@ -31,7 +31,10 @@ class GanzooGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.echo(f"Error: {error}", err=True)
-            sys.exit(130 if str(error).startswith("interrupted") else 2)
+            sys.exit(getattr(error, "exit_code", 2))
+        except KeyboardInterrupt:
+            click.echo("Aborted at once; the last checkpoint written, if any, is intact.", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,7 +58,11 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(kind: str, as_json: bool) -> None:
     """List registered variants, generators, discriminators, losses or datasets."""
-    registry = get_registries().kinds()[kind]
+    registries = get_registries()
+    registry = registries.kinds()[kind]
+    if registries.failures:
+        names = ", ".join(report.name for report in registries.failures)
+        click.echo(f"warning: plugin(s) {names} failed to load; see `ganzoo plugins`.", err=True)
     rows = [{"name": e.name, "description": e.description, "plugin": e.plugin} for e in registry]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -69,7 +76,8 @@ def list_command(kind: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("variant")
+@click.argument("variant", required=False)
+@click.option("--resume", "resume_dir", type=click.Path(path_type=Path), help="Continue the run in this directory from its last checkpoint.")
 @click.option("--dataset", default=None, help="Dataset name (see `ganzoo list datasets`); picks the recipe VARIANT-DATASET.toml.  [default: mnist]")
 @click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="A recipe TOML file instead of the built-in one.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a recipe value, e.g. --set train.lr_generator=1e-4 (repeatable).")
@@ -81,12 +89,14 @@ def list_command(kind: str, as_json: bool) -> None:
 @click.option("--data-root", help="Folder holding datasets (MNIST/raw/...); else $GANZOO_DATA, else ~/.cache/ganzoo/datasets.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Run directory.  [default: runs/VARIANT-DATASET-YYYYmmdd-HHMMSS]")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(variant, dataset, recipe_file, assignments, epochs, steps, batch_size, seed, device, data_root, out_dir, quiet) -> None:
-    """Train VARIANT and write a run directory.
+def run(variant, resume_dir, dataset, recipe_file, assignments, epochs, steps, batch_size, seed, device, data_root, out_dir, quiet) -> None:
+    """Train VARIANT and write a run directory, or continue one with --resume RUN_DIR.
 
     The run directory gets recipe.toml (fully resolved), metrics.jsonl, samples/ (fixed-noise grids;
     one row per class for conditional variants) and checkpoints/last.safetensors.
     Flags override the recipe; --set reaches every key, e.g. --set loss.class_loss_on_fakes=false.
+    Ctrl-C (or SIGTERM) stops after the current step and saves a checkpoint; a second Ctrl-C aborts.
+    When resuming, only --steps/--epochs (to train longer), --device and --data-root may change.
     """
     from ganzoo.train import train
 
@@ -99,17 +109,57 @@ def run(variant, dataset, recipe_file, assignments, epochs, steps, batch_size, s
     if epochs is not None:
         overrides.append((["train", "steps"], 0))
     registries = get_registries()
-    recipe, source = resolve_recipe(registries, variant, dataset, recipe_file, overrides)
+    if resume_dir is not None:
+        fixed = {"--dataset": dataset, "--recipe": recipe_file, "--set": assignments or None, "--batch-size": batch_size,
+                 "--seed": seed, "--out": out_dir}
+        changed = [flag for flag, value in fixed.items() if value is not None]
+        if changed:
+            raise GanzooError(f"{', '.join(changed)} cannot change when resuming: the run continues with its own recipe.")
+        recipe = resumed_recipe(registries, resume_dir, variant, overrides)
+        out_dir, source = resume_dir, f"{resume_dir} (resumed)"
+    elif variant is None:
+        raise GanzooError("name a variant to train (see `ganzoo list`), e.g. `ganzoo run acgan`, or pass --resume RUN_DIR.")
+    else:
+        recipe, source = resolve_recipe(registries, variant, dataset, recipe_file, overrides)
     if out_dir is None:
         from datetime import datetime
 
         out_dir = Path("runs") / f"{variant}-{recipe.data.name}-{datetime.now():%Y%m%d-%H%M%S}"
     console = Console(stderr=True)
     console.print(f"ganzoo: training [bold]{variant}[/] on {recipe.data.name} (recipe: {source}) -> {out_dir}")
-    result = train(recipe, out_dir, registries, console=console, show_progress=not quiet)
+    result = train(recipe, out_dir, registries, console=console, show_progress=not quiet, resume=resume_dir is not None)
     summary = ", ".join(f"{key} {value:.4f}" for key, value in result.final.items())
     console.print(f"done: {result.steps} steps, {result.images_per_sec:.0f} images/s{', ' + summary if summary else ''}")
     console.print(f"samples: {out_dir / 'samples'}  checkpoint: {out_dir / 'checkpoints' / 'last.safetensors'}")
+
+
+def resumed_recipe(registries, run_dir: Path, variant: str | None, overrides) -> Recipe:
+    """The recipe saved in a run's checkpoint, with the budget, device and data root overrides applied."""
+    checkpoint = run_dir / "checkpoints" / "last.safetensors"
+    _, metadata = load_checkpoint(checkpoint)
+    if variant is not None and variant != metadata["variant"]:
+        raise GanzooError(f"{checkpoint} is a {metadata['variant']!r} checkpoint, not {variant!r}. "
+                          f"Resume it with `ganzoo run --resume {run_dir}`.")
+    registries.variants.entry(metadata["variant"])
+    values = metadata["recipe"]
+    for path, value in overrides:
+        apply_override(values, path, value)
+    return recipe_from_dict(values, str(checkpoint))
+
+
+@main.command()
+def plugins() -> None:
+    """List loaded plugins, what each registered, and the ones that failed (with why)."""
+    registries = get_registries()
+    table = Table(title="ganzoo plugins")
+    for column in ("plugin", "source", "status"):
+        table.add_column(column)
+    for report in registries.reports:
+        status = f"[red]FAILED[/]: {report.error}" if report.error else ", ".join(report.registered) or "(nothing registered)"
+        table.add_row(report.name, report.source, status)
+    Console(width=200).print(table)
+    if registries.failures:
+        click.echo(f"{len(registries.failures)} plugin(s) failed: {', '.join(r.name for r in registries.failures)}", err=True)
 
 
 @main.command()

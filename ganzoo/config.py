@@ -120,11 +120,11 @@ def recipe_from_dict(values: dict[str, Any], source: str = "recipe") -> Recipe:
         raise UnknownNameError(f"key in {source}", sorted(unknown)[0], ["variant", "loss", *sections])
     if not isinstance(values.get("variant"), str):
         raise GanzooError(f"{source} must set variant = \"NAME\" (a string).")
+    for name in (*sections, "loss"):
+        if not isinstance(values.get(name, {}), dict):
+            raise GanzooError(f"{source}: {name} must be a table ([{name}] with keys), got {values[name]!r}.")
     parts = {name: build_dataclass(cls, values.get(name, {}), name) for name, cls in sections.items()}
-    loss = values.get("loss", {})
-    if not isinstance(loss, dict):
-        raise GanzooError(f"{source}: [loss] must be a table.")
-    recipe = Recipe(variant=values["variant"], loss=dict(loss), **parts)
+    recipe = Recipe(variant=values["variant"], loss=dict(values.get("loss", {})), **parts)
     validate(recipe)
     return recipe
 

@@ -97,7 +97,7 @@ def load_mnist(root: Path, image_size: int = 28, download: bool = True) -> Image
 
 def _mnist_missing(root: Path, raw: Path, reason: str) -> str:
     return (
-        f"MNIST could not be loaded from data root {root} ({reason}). Put the four IDX files "
+        f"MNIST could not be loaded from data root {root} ({reason}). Put the four complete IDX files "
         f"({', '.join(MNIST_FILES)}) in {raw}/, or point --data-root / ${DATA_ROOT_ENV} at a folder that "
         f"has MNIST/raw/ inside it, or run once with network access so torchvision can download them."
     )

@@ -54,6 +54,7 @@ class SetupContext:
     seed: int
     registries: Any
     log: Any = print
+    resuming: bool = False  # weights will be loaded from a checkpoint: build modules, skip pretraining
 
 
 @dataclass

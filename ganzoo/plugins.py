@@ -2,14 +2,17 @@
 
 ganzoo's own architectures and datasets are registered here as plugins; variants, built-in ones
 included, arrive through the ``ganzoo`` entry-point group (``plugins/`` in this repository).
+A plugin that fails to import, raises in a hook, or registers a name another plugin already has is
+left out whole and reported by name (``ganzoo plugins``); everything else keeps working.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib import metadata, resources
 from types import ModuleType
 from typing import Any
 
@@ -23,12 +26,29 @@ from ganzoo.registry import Registry
 from ganzoo.variant import Variant
 
 ENTRY_POINT_GROUP = "ganzoo"
+DISABLE_AUTOLOAD_ENV = "GANZOO_DISABLE_PLUGIN_AUTOLOAD"
 CORE_PLUGINS: tuple[ModuleType, ...] = (mlp, acgan, dcgan, data)
+REGISTRATION_HOOKS = {
+    "ganzoo_generators": "generators",
+    "ganzoo_discriminators": "discriminators",
+    "ganzoo_losses": "losses",
+    "ganzoo_datasets": "datasets",
+}
+
+
+@dataclass(frozen=True)
+class PluginReport:
+    """One plugin's outcome: what it registered, or why it was left out."""
+
+    name: str
+    source: str
+    registered: tuple[str, ...] = ()
+    error: str | None = None
 
 
 @dataclass
 class Registries:
-    """Everything plugins registered, by kind."""
+    """Everything plugins registered, by kind, and a report on every plugin."""
 
     generators: Registry[Any] = field(default_factory=lambda: Registry("generator"))
     discriminators: Registry[Any] = field(default_factory=lambda: Registry("discriminator"))
@@ -36,7 +56,7 @@ class Registries:
     datasets: Registry[Any] = field(default_factory=lambda: Registry("dataset"))
     variants: Registry[Variant] = field(default_factory=lambda: Registry("variant"))
     recipe_dirs: list[Any] = field(default_factory=list)
-    plugin_manager: pluggy.PluginManager | None = None
+    reports: list[PluginReport] = field(default_factory=list)
 
     def kinds(self) -> dict[str, Registry[Any]]:
         return {
@@ -47,6 +67,10 @@ class Registries:
             "datasets": self.datasets,
         }
 
+    @property
+    def failures(self) -> list[PluginReport]:
+        return [report for report in self.reports if report.error]
+
     def create_generator(self, name: str, **kwargs: Any) -> nn.Module:
         return self.generators.create(name, **kwargs)
 
@@ -54,48 +78,81 @@ class Registries:
         return self.discriminators.create(name, **kwargs)
 
 
-def make_plugin_manager(extra_plugins: Iterable[object] = (), load_entry_points: bool = True) -> pluggy.PluginManager:
+def autoload_disabled() -> bool:
+    return os.environ.get(DISABLE_AUTOLOAD_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def make_plugin_manager(extra_plugins: Iterable[object] = (), load_entry_points: bool = True) -> tuple[pluggy.PluginManager, list[PluginReport]]:
+    """A plugin manager with the core plugins, the entry-point plugins and ``extra_plugins``.
+
+    Returns it with reports for the entry points that could not be imported. With
+    ``$GANZOO_DISABLE_PLUGIN_AUTOLOAD`` set, only ganzoo's own entry points (the built-in variants) load.
+    """
     manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
     manager.add_hookspecs(hookspecs)
     for module in CORE_PLUGINS:
         manager.register(module, name=f"ganzoo.{module.__name__.rsplit('.', 1)[-1]}")
+    failures: list[PluginReport] = []
     if load_entry_points:
-        manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            distribution = entry_point.dist.name if entry_point.dist else "?"
+            if autoload_disabled() and distribution != "ganzoo":
+                continue
+            try:
+                manager.register(entry_point.load(), name=entry_point.name)
+            except Exception as error:  # a broken third-party plugin must not break ganzoo
+                failures.append(PluginReport(entry_point.name, f"{entry_point.value} ({distribution})",
+                                             error=f"failed to load: {type(error).__name__}: {error}"))
     for plugin in extra_plugins:
         manager.register(plugin)
-    return manager
+    return manager, failures
 
 
-def collect(manager: pluggy.PluginManager) -> Registries:
-    """Call every registration hook and put what each plugin returned into the registries."""
-    manager.check_pending()
-    registries = Registries(plugin_manager=manager, recipe_dirs=[resources.files("ganzoo_recipes")])
-    by_hook = {
-        "ganzoo_generators": registries.generators,
-        "ganzoo_discriminators": registries.discriminators,
-        "ganzoo_losses": registries.losses,
-        "ganzoo_datasets": registries.datasets,
-    }
-    # Each implementation is called on its own (in registration order) so that every entry knows
-    # the plugin that added it: a clash then names both plugins.
-    for hook_name, registry in by_hook.items():
-        for impl in _implementations(manager, hook_name):
-            for name, value in (impl.function() or {}).items():
-                registry.add(name, value, plugin=impl.plugin_name)
-    for impl in _implementations(manager, "ganzoo_variants"):
-        for variant in impl.function() or ():
-            registries.variants.add(variant.name, variant, description=variant.description, plugin=impl.plugin_name)
-    for impl in _implementations(manager, "ganzoo_recipe_dirs"):
-        registries.recipe_dirs.extend(impl.function() or ())
+def collect(manager: pluggy.PluginManager, failures: Iterable[PluginReport] = ()) -> Registries:
+    """Call each plugin's registration hooks and add what it returned, plugin by plugin."""
+    registries = Registries(recipe_dirs=[resources.files("ganzoo_recipes")], reports=list(failures))
+    for name, plugin in manager.list_name_plugin():
+        if plugin is None:
+            continue
+        source = getattr(plugin, "__name__", type(plugin).__name__)
+        try:
+            entries, recipe_dirs = _entries_of(manager, plugin)
+            _check_clashes(registries, entries)
+        except Exception as error:
+            registries.reports.append(PluginReport(name, source, error=f"{type(error).__name__}: {error}"))
+            continue
+        for kind, entry_name, value, description in entries:
+            getattr(registries, kind).add(entry_name, value, description=description, plugin=name)
+        registries.recipe_dirs.extend(recipe_dirs)
+        registries.reports.append(PluginReport(name, source, tuple(f"{getattr(registries, kind).kind} {n}" for kind, n, _, _ in entries)))
     return registries
 
 
-def _implementations(manager: pluggy.PluginManager, hook_name: str) -> list[Any]:
-    # pluggy lists implementations last-registered first; registration order reads better.
-    return list(reversed(getattr(manager.hook, hook_name).get_hookimpls()))
+def _entries_of(manager: pluggy.PluginManager, plugin: object) -> tuple[list[tuple[str, str, Any, str | None]], list[Any]]:
+    entries: list[tuple[str, str, Any, str | None]] = []
+    recipe_dirs: list[Any] = []
+    for caller in manager.get_hookcallers(plugin) or ():
+        for impl in caller.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            result = impl.function()
+            if caller.name in REGISTRATION_HOOKS:
+                entries += [(REGISTRATION_HOOKS[caller.name], n, v, None) for n, v in (result or {}).items()]
+            elif caller.name == "ganzoo_variants":
+                entries += [("variants", v.name, v, v.description) for v in result or ()]
+            elif caller.name == "ganzoo_recipe_dirs":
+                recipe_dirs += list(result or ())
+    return entries, recipe_dirs
+
+
+def _check_clashes(registries: Registries, entries: list[tuple[str, str, Any, str | None]]) -> None:
+    for kind, name, _, _ in entries:
+        registry = getattr(registries, kind)
+        if name in registry:
+            raise ValueError(f"{registry.kind} {name!r} is already registered by plugin {registry.entry(name).plugin!r}")
 
 
 @functools.lru_cache(maxsize=1)
 def get_registries() -> Registries:
     """The registries of this process: core components plus every installed plugin (loaded once)."""
-    return collect(make_plugin_manager())
+    return collect(*make_plugin_manager())

@@ -11,18 +11,22 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import random
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ganzoo import __version__
 from ganzoo.build import build_discriminator, build_generator, build_strategy
-from ganzoo.checkpoint import save_checkpoint
+from ganzoo.checkpoint import load_checkpoint, load_module, load_optimizer, module_tensors, optimizer_state, save_checkpoint
 from ganzoo.config import Recipe, dumps_toml
 from ganzoo.data import ImageData, resolve_data_root, to_unit_range
 from ganzoo.errors import GanzooError
@@ -32,6 +36,15 @@ from ganzoo.sampling import generate, grid_labels, save_grid
 
 GRID_COLUMNS = 10
 UNCONDITIONAL_GRID_SIZE = 100
+CHECKPOINT_NAME = "last.safetensors"
+
+
+class Interrupted(GanzooError):
+    """Training stopped on SIGINT/SIGTERM after saving a checkpoint."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass
@@ -61,6 +74,12 @@ def autocast_for(precision: str, device: torch.device) -> contextlib.AbstractCon
     return contextlib.nullcontext()
 
 
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
 def load_data(registries: Registries, recipe: Recipe, device: torch.device) -> ImageData:
     loader = registries.datasets.get(recipe.data.name)
     data = loader(root=resolve_data_root(recipe.data.root), image_size=recipe.data.image_size, download=recipe.data.download)
@@ -76,8 +95,11 @@ def adam(parameters, lr: float, recipe: Recipe, device: torch.device) -> torch.o
 class MetricsLog:
     """metrics.jsonl: one JSON object per line, flushed as written so a killed run keeps its log."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, keep_until_step: int | None = None):
+        if keep_until_step is not None and path.exists():  # resuming: drop what came after the checkpoint
+            kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+                    if line.strip() and _keep(json.loads(line), keep_until_step)]
+            path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
         self.file = path.open("a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
@@ -88,43 +110,68 @@ class MetricsLog:
         self.file.close()
 
 
+def _keep(record: dict[str, Any], step: int) -> bool:
+    return record.get("step", 0) <= step and record.get("kind") != "end"
+
+
+class StopOnSignal:
+    """First SIGINT/SIGTERM: ask the loop to stop after the current step. A second one aborts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __enter__(self) -> StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
 def train(
     recipe: Recipe,
     run_dir: Path,
     registries: Registries | None = None,
     console: Console | None = None,
     show_progress: bool = True,
+    resume: bool = False,
 ) -> RunResult:
-    """Train ``recipe`` and write the run directory. Returns the final numbers."""
+    """Train ``recipe`` and write the run directory (or continue it, with ``resume``)."""
     registries = registries or get_registries()
     console = console or Console(stderr=True)
     cfg = recipe.train
     device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)
+    seed_everything(cfg.seed)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
 
-    run_dir = prepare_run_dir(run_dir)
+    checkpoint_path = run_dir / "checkpoints" / CHECKPOINT_NAME
+    saved = load_checkpoint(checkpoint_path) if resume else None
     data = load_data(registries, recipe, device)
+    prepare_run_dir(run_dir, resume)
     strategy = build_strategy(registries, recipe, data.num_classes)
     generator = build_generator(registries, recipe, strategy, data.image_shape).to(device)
     discriminator = build_discriminator(registries, recipe, strategy, data.image_shape).to(device)
-    extra = strategy.setup(SetupContext(data=data, device=device, seed=cfg.seed, registries=registries, log=console.print))
+    extra = strategy.setup(SetupContext(data=data, device=device, seed=cfg.seed, registries=registries,
+                                        log=console.print, resuming=resume))
     modules = {"G": generator, "D": discriminator, **extra}
-    optimizer_g = adam(generator.parameters(), cfg.lr_generator, recipe, device)
-    optimizer_d = adam(discriminator.parameters(), cfg.lr_discriminator, recipe, device)
-    autocast = autocast_for(cfg.precision, device)
-
-    (run_dir / "recipe.toml").write_text(dumps_toml(recipe.to_dict()), encoding="utf-8")
-    metrics = MetricsLog(run_dir / "metrics.jsonl")
-    metadata = {
-        "ganzoo_version": __version__,
-        "variant": recipe.variant,
-        "recipe": recipe.to_dict(),
-        "num_classes": data.num_classes,
-        "image_shape": list(data.image_shape),
+    optimizers = {
+        "optim.G": adam(generator.parameters(), cfg.lr_generator, recipe, device),
+        "optim.D": adam(discriminator.parameters(), cfg.lr_discriminator, recipe, device),
     }
+    optimizer_g, optimizer_d = optimizers.values()
+    autocast = autocast_for(cfg.precision, device)
 
     num_train = data.train_images.shape[0]
     batch_size = cfg.batch_size
@@ -133,16 +180,42 @@ def train(
     steps_per_epoch = num_train // batch_size  # the last partial batch is dropped
     total_steps = cfg.steps or cfg.epochs * steps_per_epoch
     order_source = torch.Generator(device=device).manual_seed(cfg.seed)
-    grid_inputs = fixed_grid(strategy.generator_conditional, data.num_classes, device)
+    order = torch.randperm(num_train, device=device, generator=order_source)
+    start_step = 0
+    if saved is not None:
+        start_step, order = restore(saved, checkpoint_path, modules, optimizers, order_source, device)
+        if start_step >= total_steps:
+            raise GanzooError(f"{run_dir} already trained {start_step} steps; pass a larger --steps (or --epochs) to continue.")
+        console.print(f"resuming {recipe.variant} at step {start_step} of {total_steps}")
+
+    (run_dir / "recipe.toml").write_text(dumps_toml(recipe.to_dict()), encoding="utf-8")
+    metrics = MetricsLog(run_dir / "metrics.jsonl", keep_until_step=start_step if resume else None)
+    metadata = {"ganzoo_version": __version__, "variant": recipe.variant, "recipe": recipe.to_dict(),
+                "num_classes": data.num_classes, "image_shape": list(data.image_shape)}
+    grid_inputs = grid_labels(data.num_classes, GRID_COLUMNS, device) if strategy.generator_conditional else None
     eval_every = cfg.eval_every or cfg.sample_every
 
     def snapshot(step: int) -> None:
-        metadata["step"] = step
-        save_checkpoint(run_dir / "checkpoints" / "last.safetensors", modules, metadata)
+        if not all(torch.isfinite(p).all() for module in modules.values() for p in module.parameters()):
+            metrics.write({"kind": "diverged", "step": step, "reason": "non-finite weights"})
+            raise GanzooError(f"training diverged at step {step}: weights are not finite. The last good checkpoint "
+                              f"({checkpoint_path}) was kept. Lower the learning rates or change the recipe.")
+        tensors = {key: value for name, module in modules.items() for key, value in module_tensors(name, module).items()}
+        optimizer_meta = {}
+        for name, optimizer in optimizers.items():
+            optimizer_tensors, optimizer_meta[name] = optimizer_state(name, optimizer)
+            tensors.update(optimizer_tensors)
+        tensors.update(rng_tensors(order_source))
+        tensors["data.order"] = order
+        numpy_state = np.random.get_state()
+        save_checkpoint(checkpoint_path, tensors, {
+            **metadata, "step": step, "optimizers": optimizer_meta, "python_rng": random.getstate(),
+            "numpy_rng": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]],
+        })
 
     def write_grid(step: int) -> None:
-        images = generate(generator, grid_inputs.numel() if grid_inputs is not None else UNCONDITIONAL_GRID_SIZE,
-                          recipe.model.latent_dim, grid_inputs, seed=cfg.seed, device=device)
+        count = grid_inputs.numel() if grid_inputs is not None else UNCONDITIONAL_GRID_SIZE
+        images = generate(generator, count, recipe.model.latent_dim, grid_inputs, seed=cfg.seed, device=device)
         save_grid(images, run_dir / "samples" / f"step_{step:07d}.png", GRID_COLUMNS)
 
     def evaluate(step: int) -> dict[str, float]:
@@ -155,15 +228,15 @@ def train(
         TextColumn(f"[bold]{recipe.variant}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not show_progress,
     )
-    task = progress.add_task("train", total=total_steps, stats="")
+    task = progress.add_task("train", total=total_steps, completed=start_step, stats="")
     sums: dict[str, torch.Tensor] = {}
-    since_log, last_log_time, images_per_sec, step = 0, time.perf_counter(), 0.0, 0
-    final: dict[str, float] = {}
+    since_log, last_log_time, images_per_sec, step = 0, time.perf_counter(), 0.0, start_step
+    stop = StopOnSignal()
     try:
-        with progress:
-            for step in range(1, total_steps + 1):
-                epoch, position = divmod(step - 1, steps_per_epoch)
-                if position == 0:
+        with stop, progress:
+            for step in range(start_step + 1, total_steps + 1):
+                position = (step - 1) % steps_per_epoch
+                if position == 0 and step > 1:
                     order = torch.randperm(num_train, device=device, generator=order_source)
                 index = order[position * batch_size : (position + 1) * batch_size]
                 real = to_unit_range(data.train_images[index])
@@ -197,40 +270,69 @@ def train(
                 if step % cfg.log_every == 0 or step == total_steps:
                     means = {name: value.item() / since_log for name, value in sums.items()}  # the one host sync
                     if not all(math.isfinite(value) for value in means.values()):
-                        metrics.write({"kind": "diverged", "step": step, **means})
-                        raise GanzooError(f"training diverged at step {step} (non-finite loss: {means}); the last "
-                                          "checkpoint was kept. Lower the learning rates or change the recipe.")
-                    now = time.perf_counter()
-                    images_per_sec = since_log * batch_size / (now - last_log_time)
+                        metrics.write({"kind": "diverged", "step": step, "reason": "non-finite loss", **means})
+                        raise GanzooError(f"training diverged at step {step} (non-finite loss: {means}). The last good "
+                                          f"checkpoint ({checkpoint_path}) was kept. Lower the learning rates or change the recipe.")
+                    images_per_sec = since_log * batch_size / (time.perf_counter() - last_log_time)
                     metrics.write({"kind": "train", "step": step, "epoch": round(step / steps_per_epoch, 4),
                                    **{k: round(v, 6) for k, v in means.items()}, "images_per_sec": round(images_per_sec, 1)})
                     progress.update(task, stats=" ".join(f"{k}={v:.3f}" for k, v in means.items()) + f" {images_per_sec:.0f} img/s")
                     sums, since_log, last_log_time = {}, 0, time.perf_counter()
-                if step % cfg.sample_every == 0 and step < total_steps:
-                    write_grid(step)
-                if step % eval_every == 0 and step < total_steps:
-                    evaluate(step)
-                if step % cfg.checkpoint_every == 0 and step < total_steps:
-                    snapshot(step)
+                if step < total_steps:
+                    if step % cfg.sample_every == 0:
+                        write_grid(step)
+                    if step % eval_every == 0:
+                        evaluate(step)
+                    if step % cfg.checkpoint_every == 0:
+                        snapshot(step)
+                if stop.received is not None:
+                    break
+        if stop.received is not None and step < total_steps:
+            snapshot(step)
+            metrics.write({"kind": "interrupted", "step": step})
+            name = signal.Signals(stop.received).name
+            raise Interrupted(f"{name} received: stopped at step {step} of {total_steps} and saved {checkpoint_path}. "
+                              f"Resume with: ganzoo run --resume {run_dir}", 128 + stop.received)
         write_grid(total_steps)
         final = evaluate(total_steps)
         snapshot(total_steps)
         metrics.write({"kind": "end", "step": total_steps, "epoch": round(total_steps / steps_per_epoch, 4),
                        "images_per_sec": round(images_per_sec, 1), **final})
-    except KeyboardInterrupt:
-        snapshot(step)
-        raise GanzooError(f"interrupted at step {step}; weights saved to {run_dir / 'checkpoints' / 'last.safetensors'}.") from None
+    except torch.OutOfMemoryError:
+        raise GanzooError(f"out of memory on {device} at batch size {batch_size}. Try a smaller batch, "
+                          f"e.g. --batch-size {max(1, batch_size // 2)}.") from None
     finally:
         metrics.close()
     return RunResult(run_dir=run_dir, steps=total_steps, images_per_sec=images_per_sec, final=final)
 
 
-def fixed_grid(conditional: bool, num_classes: int, device: torch.device) -> torch.Tensor | None:
-    """Labels of the fixed-noise grid: one row per class for conditional variants, none otherwise."""
-    return grid_labels(num_classes, GRID_COLUMNS, device) if conditional else None
+def rng_tensors(order_source: torch.Generator) -> dict[str, torch.Tensor]:
+    tensors = {"rng.torch": torch.get_rng_state(), "rng.order": order_source.get_state()}
+    if torch.cuda.is_available():
+        tensors.update({f"rng.cuda.{i}": state for i, state in enumerate(torch.cuda.get_rng_state_all())})
+    return tensors
 
 
-def prepare_run_dir(run_dir: Path) -> Path:
+def restore(saved, path: Path, modules, optimizers, order_source: torch.Generator, device: torch.device) -> tuple[int, torch.Tensor]:
+    """Load weights, optimizer state and RNG states from a checkpoint; returns (step, data order)."""
+    tensors, metadata = saved
+    for name, module in modules.items():
+        load_module(module, tensors, name, path)
+    for name, optimizer in optimizers.items():
+        load_optimizer(optimizer, name, tensors, metadata["optimizers"][name])
+    torch.set_rng_state(tensors["rng.torch"])
+    order_source.set_state(tensors["rng.order"])
+    cuda_states = [tensors[key] for key in sorted(k for k in tensors if k.startswith("rng.cuda."))]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states)
+    version, internal, gauss = metadata["python_rng"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, *rest = metadata["numpy_rng"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
+    return metadata["step"], tensors["data.order"].to(device)
+
+
+def prepare_run_dir(run_dir: Path, resume: bool = False) -> Path:
     try:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -239,6 +341,7 @@ def prepare_run_dir(run_dir: Path) -> Path:
         probe.unlink()
     except OSError as error:
         raise GanzooError(f"cannot write to run directory {run_dir} ({error.strerror or error}). Pass --out DIR with a writable folder.") from None
-    if (run_dir / "metrics.jsonl").exists():
-        raise GanzooError(f"{run_dir} already holds a run (metrics.jsonl exists). Pass another --out DIR, or delete it.")
+    if not resume and (run_dir / "metrics.jsonl").exists():
+        raise GanzooError(f"{run_dir} already holds a run (metrics.jsonl exists). Resume it with --resume {run_dir}, "
+                          "or pass another --out DIR.")
     return run_dir

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 
 from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, hookimpl, real_fake_accuracy
-from ganzoo.classifier import accuracy, train_classifier
+from ganzoo.classifier import ConvClassifier, accuracy, train_classifier
 from ganzoo.losses import entropy
 
 
@@ -33,16 +33,20 @@ class MOGANLoss(LossStrategy):
 
     def setup(self, context):
         data, options = context.data, self.options
-        context.log(f"mogan: pretraining classifier C for {options.classifier_steps} steps on the labelled training split")
-        classifier = train_classifier(
-            data.train_images, data.train_labels, self.num_classes, options.classifier_steps,
-            batch_size=options.classifier_batch_size, lr=options.classifier_lr, width=options.classifier_width,
-            seed=context.seed, log=context.log,
-        )
+        if context.resuming:  # C's weights come from the checkpoint
+            classifier = ConvClassifier(data.image_shape, self.num_classes, options.classifier_width).to(context.device).eval()
+        else:
+            context.log(f"mogan: pretraining classifier C for {options.classifier_steps} steps on the labelled training split")
+            classifier = train_classifier(
+                data.train_images, data.train_labels, self.num_classes, options.classifier_steps,
+                batch_size=options.classifier_batch_size, lr=options.classifier_lr, width=options.classifier_width,
+                seed=context.seed, log=context.log,
+            )
         classifier.requires_grad_(False)  # frozen: G's gradients flow through C, C's weights never change
         self.classifier = classifier
-        self.classifier_test_accuracy = accuracy(classifier, data.test_images, data.test_labels)
-        context.log(f"mogan: classifier C test accuracy {self.classifier_test_accuracy:.4f}")
+        self.classifier_test_accuracy: float | None = None
+        if not context.resuming:
+            context.log(f"mogan: classifier C test accuracy {self.evaluate(None, data)['classifier_test_accuracy']:.4f}")
         return {"C": classifier}
 
     def discriminator_loss(self, discriminator, batch):
@@ -61,6 +65,8 @@ class MOGANLoss(LossStrategy):
         return StepLosses(loss, logs)
 
     def evaluate(self, discriminator, data):
+        if self.classifier_test_accuracy is None:
+            self.classifier_test_accuracy = accuracy(self.classifier, data.test_images, data.test_labels)
         return {"classifier_test_accuracy": self.classifier_test_accuracy}
 
 

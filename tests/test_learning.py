@@ -1,8 +1,9 @@
 """Training learns, judged on real MNIST by a classifier the test trains itself (>= 97 % test accuracy).
 
 Thresholds (chance is 10 %): conditional samples must be classified as their requested class at least
-50 % of the time; SGAN's D must reach 70 % test accuracy from 100 labels; unconditional G must fool the
-judge into confident digits far more often than at initialisation.
+50 % of the time; SGAN's D must reach 70 % test accuracy from 100 labels; unconditional G must make
+samples the judge calls a digit with > 90 % confidence (GAN: 10 % of them after 1,000 steps; MOGAN: 20 %
+after 400 steps; an untrained G: none) covering at least 8 classes.
 """
 
 from pathlib import Path
@@ -20,7 +21,7 @@ from ganzoo.sampling import generate, grid_labels
 from ganzoo.train import train
 
 pytestmark = pytest.mark.slow
-MLP_28 = ["model.generator=mlp", "model.discriminator=mlp", "data.image_size=28"]
+SEED_ARCHITECTURE_HALF_WIDTH = ["model.generator_width=64"]  # the ACGAN seed's 32x32 pair, G at half width
 
 
 def train_variant(variant: str, steps: int, settings: list[str], data_root: Path, run_dir: Path):
@@ -46,14 +47,14 @@ def judged(judge, images):
 @pytest.mark.parametrize(
     "variant, settings",
     [
-        ("acgan", MLP_28),
+        ("acgan", SEED_ARCHITECTURE_HALF_WIDTH),
         ("cgan", ["model.conditioning=input"]),
         ("cgan", ["model.conditioning=hidden", "loss.matching_aware=true"]),
     ],
     ids=["acgan", "cgan-input", "cgan-hidden-matching-aware"],
 )
 def test_conditional_samples_are_their_requested_class(variant, settings, data_root, mnist_judge, tmp_path):
-    recipe, _, generator = train_variant(variant, 600, settings, data_root, tmp_path / "run")
+    recipe, _, generator = train_variant(variant, 500, settings, data_root, tmp_path / "run")
     labels = grid_labels(10, 50)
     images = generate(generator, labels.numel(), recipe.model.latent_dim, labels, seed=1, device="cpu")
     accuracy = (judged(mnist_judge, images).argmax(1) == labels).float().mean().item()
@@ -66,14 +67,14 @@ def test_sgan_discriminator_classifies_the_test_split_from_100_labels(data_root,
 
 
 def test_unconditional_generators_learn_digits(data_root, mnist_judge, tmp_path):
-    for variant, settings in [("gan", []), ("mogan", ["loss.classifier_steps=300"])]:
-        recipe, result, generator = train_variant(variant, 400, settings, data_root, tmp_path / variant)
+    for variant, steps, settings, threshold in [("gan", 1000, [], 0.1), ("mogan", 400, ["loss.classifier_steps=300"], 0.2)]:
+        recipe, result, generator = train_variant(variant, steps, settings, data_root, tmp_path / variant)
         untrained = build_generator(get_registries(), recipe, build_strategy(get_registries(), recipe, 10), (1, 28, 28))
         probabilities = {name: judged(mnist_judge, generate(model, 500, recipe.model.latent_dim, None, seed=1, device="cpu"))
                          for name, model in (("trained", generator), ("untrained", untrained))}
         confident = {name: (p.max(1).values > 0.9).float().mean().item() for name, p in probabilities.items()}
         classes = probabilities["trained"].argmax(1).bincount(minlength=10)
-        assert confident["trained"] >= 0.4 and confident["trained"] >= confident["untrained"] + 0.2, (variant, confident)
+        assert confident["trained"] >= threshold and confident["untrained"] <= 0.02, (variant, confident)
+        assert (classes > 0).sum() >= 8, f"{variant} samples cover only {(classes > 0).sum()} classes: {classes}"
         if variant == "mogan":
             assert result.final["classifier_test_accuracy"] >= 0.95, result.final
-            assert (classes > 0).sum() >= 8, f"mogan samples cover only {(classes > 0).sum()} classes: {classes}"

@@ -48,6 +48,6 @@ def test_a_third_party_plugin_object_registers_a_variant():
         def ganzoo_variants(self):
             return [Variant("gan-again", "Reuses the GAN loss.", loss="gan")]
 
-    registries = collect(make_plugin_manager(extra_plugins=[ThirdParty()]))
+    registries = collect(*make_plugin_manager(extra_plugins=[ThirdParty()]))
     assert registries.variants.get("gan-again").loss == "gan"
     assert "gan-again" not in get_registries().variants

@@ -5,8 +5,10 @@ A discriminator is ``features`` (image to a flat feature vector) followed by a L
 Conditioning then lives in one place instead of in every architecture:
 
 - ``"input"``: G sees ``[z, embed(y)]``; D sees the image plus one extra channel ``embed(y)`` as a map.
-- ``"hidden"``: G adds ``embed(y)`` to its first hidden layer; D joins ``embed(y)`` to its features
-  before the head.
+- ``"hidden"``: G adds ``embed(y)`` to its first hidden layer; D takes the inner product of ``embed(y)``
+  with its last hidden layer and adds it to the logits (projection, Miyato & Koyama 2018). Joining the
+  embedding to D's features right before a linear head would not do: it only adds a per-class bias,
+  which cannot tell whether image and label match.
 """
 
 from __future__ import annotations
@@ -78,11 +80,9 @@ class Discriminator(nn.Module):
         self.conditioning = conditioning
         channels, height, width = image_shape
         self.label_map: nn.Embedding | None = None
-        self.label_embed: nn.Embedding | None = None
+        self.label_projection: nn.Embedding | None = None
         if conditioning == "input":
             self.label_map = nn.Embedding(num_classes, height * width)
-        elif conditioning == "hidden":
-            self.label_embed = nn.Embedding(num_classes, num_classes)
         self.features: nn.Module = nn.Identity()
         self.head: nn.Module = nn.Identity()
 
@@ -92,8 +92,10 @@ class Discriminator(nn.Module):
         return self.image_shape[0] + (1 if self.conditioning == "input" else 0)
 
     def build_head(self, feature_dim: int) -> None:
-        extra = self.num_classes if self.conditioning == "hidden" else 0
-        self.head = nn.Linear(feature_dim + extra, self.out_features)
+        self.head = nn.Linear(feature_dim, self.out_features)
+        if self.conditioning == "hidden":
+            self.label_projection = nn.Embedding(self.num_classes, feature_dim)
+            nn.init.normal_(self.label_projection.weight, std=feature_dim**-0.5)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, return_features: bool = False):
         if self.conditioning != "none" and labels is None:
@@ -102,6 +104,7 @@ class Discriminator(nn.Module):
             label_plane = self.label_map(labels).view(x.shape[0], 1, *x.shape[2:]).to(x.dtype)
             x = torch.cat([x, label_plane], dim=1)
         features = self.features(x)
-        joined = features if self.label_embed is None else torch.cat([features, self.label_embed(labels)], dim=1)
-        logits = self.head(joined)
+        logits = self.head(features)
+        if self.label_projection is not None:
+            logits = logits + (self.label_projection(labels) * features).sum(dim=1, keepdim=True)
         return (logits, features) if return_features else logits
