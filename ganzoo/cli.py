@@ -86,10 +86,13 @@ def list_command(kind: str, as_json: bool) -> None:
 @click.option("--batch-size", type=int, help="Images per step.")
 @click.option("--seed", type=int, help="Seed for weights, noise and data order.")
 @click.option("--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="bf16 autocast; auto = bf16 where it is native (CUDA, CPUs with AMX), else fp32.")
+@click.option("--compile/--no-compile", "compile_", default=None, help="torch.compile G and D.")
 @click.option("--data-root", help="Folder holding datasets (MNIST/raw/...); else $GANZOO_DATA, else ~/.cache/ganzoo/datasets.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Run directory.  [default: runs/VARIANT-DATASET-YYYYmmdd-HHMMSS]")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(variant, resume_dir, dataset, recipe_file, assignments, epochs, steps, batch_size, seed, device, data_root, out_dir, quiet) -> None:
+def run(variant, resume_dir, dataset, recipe_file, assignments, epochs, steps, batch_size, seed, device, precision,
+        compile_, data_root, out_dir, quiet) -> None:
     """Train VARIANT and write a run directory, or continue one with --resume RUN_DIR.
 
     The run directory gets recipe.toml (fully resolved), metrics.jsonl, samples/ (fixed-noise grids;
@@ -97,21 +100,19 @@ def run(variant, resume_dir, dataset, recipe_file, assignments, epochs, steps, b
     Flags override the recipe; --set reaches every key, e.g. --set loss.class_loss_on_fakes=false.
     Ctrl-C (or SIGTERM) stops after the current step and saves a checkpoint; a second Ctrl-C aborts.
     When resuming, only --steps/--epochs (to train longer), --device and --data-root may change.
+
+    \b
+    Several GPUs or machines: launch through torchrun, e.g.
+      torchrun --nproc-per-node 4 -m ganzoo run acgan --dataset mnist
+    (--batch-size is per process; rank 0 writes the run directory).
     """
     from ganzoo.train import train
 
-    if epochs is not None and steps is not None:
-        raise GanzooError("pass either --epochs or --steps, not both.")
-    overrides = [parse_override(assignment) for assignment in assignments]
-    flags = {"train.epochs": epochs, "train.steps": steps, "train.batch_size": batch_size, "train.seed": seed,
-             "train.device": device, "data.root": data_root}
-    overrides += [(key.split("."), value) for key, value in flags.items() if value is not None]
-    if epochs is not None:
-        overrides.append((["train", "steps"], 0))
+    overrides = cli_overrides(assignments, epochs, steps, batch_size, seed, device, precision, compile_, data_root)
     registries = get_registries()
     if resume_dir is not None:
         fixed = {"--dataset": dataset, "--recipe": recipe_file, "--set": assignments or None, "--batch-size": batch_size,
-                 "--seed": seed, "--out": out_dir}
+                 "--seed": seed, "--out": out_dir, "--precision": precision, "--compile": compile_}
         changed = [flag for flag, value in fixed.items() if value is not None]
         if changed:
             raise GanzooError(f"{', '.join(changed)} cannot change when resuming: the run continues with its own recipe.")
@@ -133,6 +134,19 @@ def run(variant, resume_dir, dataset, recipe_file, assignments, epochs, steps, b
     console.print(f"samples: {out_dir / 'samples'}  checkpoint: {out_dir / 'checkpoints' / 'last.safetensors'}")
 
 
+def cli_overrides(assignments, epochs, steps, batch_size, seed, device, precision, compile_, data_root) -> list:
+    """--set assignments, then the dedicated flags, as (key path, value) overrides of the recipe."""
+    if epochs is not None and steps is not None:
+        raise GanzooError("pass either --epochs or --steps, not both.")
+    overrides = [parse_override(assignment) for assignment in assignments]
+    flags = {"train.epochs": epochs, "train.steps": steps, "train.batch_size": batch_size, "train.seed": seed,
+             "train.device": device, "train.precision": precision, "train.compile": compile_, "data.root": data_root}
+    overrides += [(key.split("."), value) for key, value in flags.items() if value is not None]
+    if epochs is not None:
+        overrides.append((["train", "steps"], 0))
+    return overrides
+
+
 def resumed_recipe(registries, run_dir: Path, variant: str | None, overrides) -> Recipe:
     """The recipe saved in a run's checkpoint, with the budget, device and data root overrides applied."""
     checkpoint = run_dir / "checkpoints" / "last.safetensors"
@@ -145,6 +159,53 @@ def resumed_recipe(registries, run_dir: Path, variant: str | None, overrides) ->
     for path, value in overrides:
         apply_override(values, path, value)
     return recipe_from_dict(values, str(checkpoint))
+
+
+@main.command()
+@click.argument("variants", nargs=-1)
+@click.option("--dataset", default="mnist", show_default=True, help="Dataset (picks the recipe VARIANT-DATASET.toml).")
+@click.option("--steps", type=int, default=30, show_default=True, help="Timed steps per variant (after the warm-up).")
+@click.option("--warmup", type=int, default=5, show_default=True, help="Untimed steps first (compilation, caches).")
+@click.option("--batch-size", type=int, help="Images per step.  [default: the recipe's]")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="Precision of ganzoo's loop (the reference loop is fp32).")
+@click.option("--compile/--no-compile", "compile_", default=None, help="torch.compile G and D in ganzoo's loop.")
+@click.option("--data-root", help="Folder holding datasets; else $GANZOO_DATA.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a recipe value (repeatable).")
+@click.option("--no-reference", is_flag=True, help="Skip the reference loop.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def bench(variants, dataset, steps, warmup, batch_size, device, precision, compile_, data_root, assignments, no_reference, as_json) -> None:
+    """Measure training speed: images/s, FLOPs per image, fraction of peak, and the speed-up over a reference loop.
+
+    The reference loop trains the same model and losses the way the seeds' scripts do (DataLoader with
+    per-image transforms, a host sync per step, fp32). Default variant: acgan.
+    """
+    from ganzoo.bench import bench as run_bench
+
+    if steps <= 0 or warmup < 0:
+        raise GanzooError("--steps must be greater than 0 and --warmup 0 or more.")
+    registries = get_registries()
+    overrides = cli_overrides(assignments, None, None, batch_size, None, device, precision, compile_, data_root)
+    console = Console(stderr=True)
+    results = []
+    for variant in variants or ("acgan",):
+        recipe, _ = resolve_recipe(registries, variant, dataset, None, overrides)
+        console.print(f"bench: {variant} on {recipe.data.name}, {warmup} warm-up + {steps} timed steps ...")
+        results.append(run_bench(recipe, registries, steps, warmup, reference=not no_reference, log=console.print))
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+        return
+    table = Table(title="ganzoo bench (training images/s, steady state)")
+    for column in ("variant", "device", "precision", "batch", "ganzoo img/s", "reference img/s", "speed-up",
+                   "MFLOP/img", "GFLOP/s", "matmul peak GFLOP/s", "of peak"):
+        table.add_column(column, justify="right")
+    for r in results:
+        reference = f"{r.reference_images_per_sec:.0f}" if r.reference_images_per_sec else "-"
+        speedup = f"{r.speedup:.2f}x" if r.speedup else "-"
+        table.add_row(r.variant, r.device, r.precision, str(r.batch_size), f"{r.images_per_sec:.0f}", reference, speedup,
+                      f"{r.flops_per_image / 1e6:.0f}", f"{r.achieved_gflops:.1f}", f"{r.peak_gflops:.0f}",
+                      f"{100 * r.fraction_of_peak:.1f}%")
+    Console(width=200).print(table)
 
 
 @main.command()

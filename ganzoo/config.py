@@ -48,7 +48,9 @@ class TrainConfig:
     beta2: float = 0.999
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
+    precision: str = "auto"  # auto (bf16 autocast where bf16 is native: CUDA, CPUs with AMX; else fp32) | fp32 | bf16
+    compile: bool = False  # torch.compile G and D
+    channels_last: bool = True  # on CUDA: NHWC memory format for the conv layers
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 1000

@@ -9,6 +9,7 @@ Numbers are moved to the host only every ``log_every`` steps, so the device is n
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import random
@@ -23,6 +24,8 @@ import numpy as np
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from ganzoo import __version__
 from ganzoo.build import build_discriminator, build_generator, build_strategy
@@ -30,7 +33,8 @@ from ganzoo.checkpoint import load_checkpoint, load_module, load_optimizer, modu
 from ganzoo.config import Recipe, dumps_toml
 from ganzoo.data import ImageData, resolve_data_root, to_unit_range
 from ganzoo.errors import GanzooError
-from ganzoo.losses import Batch, SetupContext
+from ganzoo.distributed import DistributedContext, init_distributed
+from ganzoo.losses import Batch, LossStrategy, SetupContext
 from ganzoo.plugins import Registries, get_registries
 from ganzoo.sampling import generate, grid_labels, save_grid
 
@@ -53,6 +57,7 @@ class RunResult:
     steps: int
     images_per_sec: float
     final: dict[str, float] = field(default_factory=dict)
+    modules: dict[str, nn.Module] = field(default_factory=dict)  # the trained G, D (and extras such as C)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -67,10 +72,24 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+@functools.lru_cache(maxsize=None)
+def bf16_is_native(device: torch.device) -> bool:
+    """Whether bf16 matmuls run on dedicated hardware here (CUDA bf16 support, or CPU AMX tiles)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private in torch 2.x: absent means no
+    return device.type == "cpu" and bool(amx and amx())
+
+
+def uses_bf16(precision: str, device: torch.device) -> bool:
+    """``bf16`` always; ``auto`` where bf16 is native (CUDA, CPUs with AMX: several times faster); else fp32."""
+    return precision == "bf16" or (precision == "auto" and bf16_is_native(device))
+
+
 def autocast_for(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA (``auto`` or ``bf16``); plain fp32 on CPU. bf16 needs no loss scaling."""
-    if device.type == "cuda" and precision in ("auto", "bf16"):
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    """bf16 autocast (weights, optimizer state and losses stay fp32; bf16 needs no loss scaling) or nothing."""
+    if uses_bf16(precision, device):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -110,6 +129,16 @@ class MetricsLog:
         self.file.close()
 
 
+class NullLog:
+    """What ranks other than 0 write: nothing."""
+
+    def write(self, record: dict[str, Any]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _keep(record: dict[str, Any], step: int) -> bool:
     return record.get("step", 0) <= step and record.get("kind") != "end"
 
@@ -138,6 +167,86 @@ class StopOnSignal:
             signal.signal(signum, handler)
 
 
+@dataclass
+class Trainer:
+    """Everything one training step needs, assembled from a recipe by ``build_trainer``.
+
+    ``modules`` are the plain modules (checkpointed, sampled, evaluated). ``generator`` and
+    ``discriminator`` are what the step calls: the same modules, compiled and/or wrapped in
+    DistributedDataParallel when asked. The generator step calls ``discriminator_for_g`` (not
+    DDP-wrapped: D's weights get no update there, so no gradient synchronisation is needed).
+    """
+
+    recipe: Recipe
+    data: ImageData
+    strategy: LossStrategy
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    generator: nn.Module
+    discriminator: nn.Module
+    discriminator_for_g: nn.Module
+    device: torch.device
+    precision: str
+
+    def step(self, real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One discriminator step and one generator step; returns detached numbers to log (no host sync)."""
+        strategy, batch_size = self.strategy, real.shape[0]
+        optimizer_g, optimizer_d = self.optimizers["optim.G"], self.optimizers["optim.D"]
+        z = torch.randn(batch_size, self.recipe.model.latent_dim, device=self.device)
+        fake_labels = None
+        if strategy.generator_conditional:
+            fake_labels = torch.randint(self.data.num_classes, (batch_size,), device=self.device)
+
+        with autocast_for(self.precision, self.device):
+            fake = self.generator(z, fake_labels)
+            d_out = strategy.discriminator_loss(self.discriminator, Batch(real, labels, fake.detach(), fake_labels))
+        optimizer_d.zero_grad(set_to_none=True)
+        d_out.loss.backward()
+        optimizer_d.step()
+
+        # D's weights need no gradients in the generator step: skip computing them.
+        self.discriminator_for_g.requires_grad_(False)
+        with autocast_for(self.precision, self.device):
+            g_out = strategy.generator_loss(self.discriminator_for_g, Batch(real, labels, fake, fake_labels))
+        optimizer_g.zero_grad(set_to_none=True)
+        g_out.loss.backward()
+        optimizer_g.step()
+        self.discriminator_for_g.requires_grad_(True)
+        return {name: value.detach().float() for name, value in
+                {"d_loss": d_out.loss, "g_loss": g_out.loss, **d_out.logs, **g_out.logs}.items()}
+
+
+def build_trainer(recipe: Recipe, registries: Registries, device: torch.device, distributed: DistributedContext,
+                  log=print, resuming: bool = False) -> Trainer:
+    """Load the data onto ``device`` and assemble G, D, the loss strategy and the optimizers."""
+    cfg = recipe.train
+    seed_everything(cfg.seed)  # the same initial weights on every rank
+    data = load_data(registries, recipe, device)
+    strategy = build_strategy(registries, recipe, data.num_classes)
+    generator = build_generator(registries, recipe, strategy, data.image_shape).to(device)
+    discriminator = build_discriminator(registries, recipe, strategy, data.image_shape).to(device)
+    extra = strategy.setup(SetupContext(data=data, device=device, seed=cfg.seed, registries=registries, log=log, resuming=resuming))
+    modules = {"G": generator, "D": discriminator, **extra}
+    if device.type == "cuda" and cfg.channels_last:
+        for module in modules.values():
+            module.to(memory_format=torch.channels_last)
+    optimizers = {
+        "optim.G": adam(generator.parameters(), cfg.lr_generator, recipe, device),
+        "optim.D": adam(discriminator.parameters(), cfg.lr_discriminator, recipe, device),
+    }
+    step_generator, step_discriminator = generator, discriminator
+    if cfg.compile:
+        step_generator, step_discriminator = torch.compile(generator), torch.compile(discriminator)
+    discriminator_for_g = step_discriminator
+    if distributed.enabled:
+        device_ids = [device.index] if device.type == "cuda" else None
+        step_generator = DistributedDataParallel(step_generator, device_ids=device_ids)
+        step_discriminator = DistributedDataParallel(step_discriminator, device_ids=device_ids)
+        torch.manual_seed(cfg.seed + distributed.rank)  # different noise on every rank
+    return Trainer(recipe, data, strategy, modules, optimizers, step_generator, step_discriminator,
+                   discriminator_for_g, device, cfg.precision)
+
+
 def train(
     recipe: Recipe,
     run_dir: Path,
@@ -146,40 +255,42 @@ def train(
     show_progress: bool = True,
     resume: bool = False,
 ) -> RunResult:
-    """Train ``recipe`` and write the run directory (or continue it, with ``resume``)."""
+    """Train ``recipe`` and write the run directory (or continue it, with ``resume``).
+
+    Under torchrun each process calls this; rank 0 alone writes to ``run_dir``.
+    """
     registries = registries or get_registries()
-    console = console or Console(stderr=True)
+    device = resolve_device(recipe.train.device)
+    distributed = init_distributed(device.type)
+    if distributed.enabled and device.type == "cuda":
+        device = torch.device("cuda", distributed.local_rank)
+    try:
+        return _train(recipe, run_dir, registries, console or Console(stderr=True), show_progress, resume, device, distributed)
+    finally:
+        distributed.close()
+
+
+def _train(recipe, run_dir, registries, console, show_progress, resume, device, distributed) -> RunResult:
     cfg = recipe.train
-    device = resolve_device(cfg.device)
-    seed_everything(cfg.seed)
+    main_process = distributed.is_main
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
 
     checkpoint_path = run_dir / "checkpoints" / CHECKPOINT_NAME
     saved = load_checkpoint(checkpoint_path) if resume else None
-    data = load_data(registries, recipe, device)
-    prepare_run_dir(run_dir, resume)
-    strategy = build_strategy(registries, recipe, data.num_classes)
-    generator = build_generator(registries, recipe, strategy, data.image_shape).to(device)
-    discriminator = build_discriminator(registries, recipe, strategy, data.image_shape).to(device)
-    extra = strategy.setup(SetupContext(data=data, device=device, seed=cfg.seed, registries=registries,
-                                        log=console.print, resuming=resume))
-    modules = {"G": generator, "D": discriminator, **extra}
-    optimizers = {
-        "optim.G": adam(generator.parameters(), cfg.lr_generator, recipe, device),
-        "optim.D": adam(discriminator.parameters(), cfg.lr_discriminator, recipe, device),
-    }
-    optimizer_g, optimizer_d = optimizers.values()
-    autocast = autocast_for(cfg.precision, device)
+    trainer = build_trainer(recipe, registries, device, distributed, log=console.print, resuming=resume)
+    data, strategy, modules, optimizers = trainer.data, trainer.strategy, trainer.modules, trainer.optimizers
+    if main_process:
+        prepare_run_dir(run_dir, resume)
 
     num_train = data.train_images.shape[0]
-    batch_size = cfg.batch_size
-    if batch_size > num_train:
+    batch_size, world = cfg.batch_size, distributed.world_size
+    if batch_size * world > num_train:
         raise GanzooError(f"train.batch_size {batch_size} is larger than the dataset ({num_train} images).")
-    steps_per_epoch = num_train // batch_size  # the last partial batch is dropped
+    steps_per_epoch = num_train // (batch_size * world)  # the last partial batch is dropped
     total_steps = cfg.steps or cfg.epochs * steps_per_epoch
-    order_source = torch.Generator(device=device).manual_seed(cfg.seed)
+    order_source = torch.Generator(device=device).manual_seed(cfg.seed)  # the same data order on every rank
     order = torch.randperm(num_train, device=device, generator=order_source)
     start_step = 0
     if saved is not None:
@@ -188,14 +299,17 @@ def train(
             raise GanzooError(f"{run_dir} already trained {start_step} steps; pass a larger --steps (or --epochs) to continue.")
         console.print(f"resuming {recipe.variant} at step {start_step} of {total_steps}")
 
-    (run_dir / "recipe.toml").write_text(dumps_toml(recipe.to_dict()), encoding="utf-8")
-    metrics = MetricsLog(run_dir / "metrics.jsonl", keep_until_step=start_step if resume else None)
+    if main_process:
+        (run_dir / "recipe.toml").write_text(dumps_toml(recipe.to_dict()), encoding="utf-8")
+    metrics = MetricsLog(run_dir / "metrics.jsonl", keep_until_step=start_step if resume else None) if main_process else NullLog()
     metadata = {"ganzoo_version": __version__, "variant": recipe.variant, "recipe": recipe.to_dict(),
                 "num_classes": data.num_classes, "image_shape": list(data.image_shape)}
     grid_inputs = grid_labels(data.num_classes, GRID_COLUMNS, device) if strategy.generator_conditional else None
     eval_every = cfg.eval_every or cfg.sample_every
 
     def snapshot(step: int) -> None:
+        if not main_process:
+            return
         if not all(torch.isfinite(p).all() for module in modules.values() for p in module.parameters()):
             metrics.write({"kind": "diverged", "step": step, "reason": "non-finite weights"})
             raise GanzooError(f"training diverged at step {step}: weights are not finite. The last good checkpoint "
@@ -214,66 +328,51 @@ def train(
         })
 
     def write_grid(step: int) -> None:
-        count = grid_inputs.numel() if grid_inputs is not None else UNCONDITIONAL_GRID_SIZE
-        images = generate(generator, count, recipe.model.latent_dim, grid_inputs, seed=cfg.seed, device=device)
-        save_grid(images, run_dir / "samples" / f"step_{step:07d}.png", GRID_COLUMNS)
+        if main_process:
+            count = grid_inputs.numel() if grid_inputs is not None else UNCONDITIONAL_GRID_SIZE
+            images = generate(modules["G"], count, recipe.model.latent_dim, grid_inputs, seed=cfg.seed, device=device)
+            save_grid(images, run_dir / "samples" / f"step_{step:07d}.png", GRID_COLUMNS)
 
     def evaluate(step: int) -> dict[str, float]:
-        results = strategy.evaluate(discriminator, data)
+        results = strategy.evaluate(modules["D"], data) if main_process else {}
         if results:
             metrics.write({"kind": "eval", "step": step, "epoch": round(step / steps_per_epoch, 4), **results})
         return results
 
     progress = Progress(
         TextColumn(f"[bold]{recipe.variant}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not show_progress,
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not (show_progress and main_process),
     )
     task = progress.add_task("train", total=total_steps, completed=start_step, stats="")
     sums: dict[str, torch.Tensor] = {}
     since_log, last_log_time, images_per_sec, step = 0, time.perf_counter(), 0.0, start_step
     stop = StopOnSignal()
+    stopping = False
     try:
         with stop, progress:
             for step in range(start_step + 1, total_steps + 1):
                 position = (step - 1) % steps_per_epoch
                 if position == 0 and step > 1:
                     order = torch.randperm(num_train, device=device, generator=order_source)
-                index = order[position * batch_size : (position + 1) * batch_size]
+                shard = position * world + distributed.rank
+                index = order[shard * batch_size : (shard + 1) * batch_size]
                 real = to_unit_range(data.train_images[index])
-                labels = data.train_labels[index]
-                z = torch.randn(batch_size, recipe.model.latent_dim, device=device)
-                fake_labels = None
-                if strategy.generator_conditional:
-                    fake_labels = torch.randint(data.num_classes, (batch_size,), device=device)
-
-                with autocast:
-                    fake = generator(z, fake_labels)
-                    d_out = strategy.discriminator_loss(discriminator, Batch(real, labels, fake.detach(), fake_labels))
-                optimizer_d.zero_grad(set_to_none=True)
-                d_out.loss.backward()
-                optimizer_d.step()
-
-                # D's weights need no gradients in the generator step: skip computing them.
-                discriminator.requires_grad_(False)
-                with autocast:
-                    g_out = strategy.generator_loss(discriminator, Batch(real, labels, fake, fake_labels))
-                optimizer_g.zero_grad(set_to_none=True)
-                g_out.loss.backward()
-                optimizer_g.step()
-                discriminator.requires_grad_(True)
-
-                for name, value in {"d_loss": d_out.loss, "g_loss": g_out.loss, **d_out.logs, **g_out.logs}.items():
-                    sums[name] = sums[name] + value.detach().float() if name in sums else value.detach().float()
+                if device.type == "cuda" and cfg.channels_last:
+                    real = real.contiguous(memory_format=torch.channels_last)
+                logs = trainer.step(real, data.train_labels[index])
+                for name, value in logs.items():
+                    sums[name] = sums[name] + value if name in sums else value
                 since_log += 1
                 progress.advance(task)
 
-                if step % cfg.log_every == 0 or step == total_steps:
+                at_log_step = step % cfg.log_every == 0 or step == total_steps
+                if at_log_step:
                     means = {name: value.item() / since_log for name, value in sums.items()}  # the one host sync
-                    if not all(math.isfinite(value) for value in means.values()):
+                    if distributed.any_rank(not all(math.isfinite(v) for v in means.values()), device):
                         metrics.write({"kind": "diverged", "step": step, "reason": "non-finite loss", **means})
                         raise GanzooError(f"training diverged at step {step} (non-finite loss: {means}). The last good "
                                           f"checkpoint ({checkpoint_path}) was kept. Lower the learning rates or change the recipe.")
-                    images_per_sec = since_log * batch_size / (time.perf_counter() - last_log_time)
+                    images_per_sec = since_log * batch_size * world / (time.perf_counter() - last_log_time)
                     metrics.write({"kind": "train", "step": step, "epoch": round(step / steps_per_epoch, 4),
                                    **{k: round(v, 6) for k, v in means.items()}, "images_per_sec": round(images_per_sec, 1)})
                     progress.update(task, stats=" ".join(f"{k}={v:.3f}" for k, v in means.items()) + f" {images_per_sec:.0f} img/s")
@@ -285,14 +384,17 @@ def train(
                         evaluate(step)
                     if step % cfg.checkpoint_every == 0:
                         snapshot(step)
-                if stop.received is not None:
+                # Ranks must agree on when to stop, which costs a collective: under torchrun, ask at log steps.
+                if not distributed.enabled or at_log_step:
+                    stopping = distributed.any_rank(stop.received is not None, device)
+                if stopping:
                     break
-        if stop.received is not None and step < total_steps:
+        if stopping and step < total_steps:
             snapshot(step)
             metrics.write({"kind": "interrupted", "step": step})
-            name = signal.Signals(stop.received).name
-            raise Interrupted(f"{name} received: stopped at step {step} of {total_steps} and saved {checkpoint_path}. "
-                              f"Resume with: ganzoo run --resume {run_dir}", 128 + stop.received)
+            signum = stop.received or signal.SIGTERM
+            raise Interrupted(f"{signal.Signals(signum).name} received: stopped at step {step} of {total_steps} and saved "
+                              f"{checkpoint_path}. Resume with: ganzoo run --resume {run_dir}", 128 + signum)
         write_grid(total_steps)
         final = evaluate(total_steps)
         snapshot(total_steps)
@@ -303,7 +405,7 @@ def train(
                           f"e.g. --batch-size {max(1, batch_size // 2)}.") from None
     finally:
         metrics.close()
-    return RunResult(run_dir=run_dir, steps=total_steps, images_per_sec=images_per_sec, final=final)
+    return RunResult(run_dir=run_dir, steps=total_steps, images_per_sec=images_per_sec, final=final, modules=modules)
 
 
 def rng_tensors(order_source: torch.Generator) -> dict[str, torch.Tensor]:

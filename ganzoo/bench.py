@@ -1,0 +1,155 @@
+"""``ganzoo bench``: steady-state training speed, FLOPs per image and fraction of peak, against a reference loop.
+
+The reference loop trains the same model with the same losses the way the seeds' scripts do: a
+torchvision DataLoader applying per-image PIL transforms, ``zero_grad()`` without ``set_to_none``, the
+for-loop Adam, gradients for D's weights computed in the generator step, fp32, and a host sync per step
+(``loss.item()``). Both are timed in one process on one device, so their ratio is the speed-up.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ganzoo.build import build_discriminator, build_generator
+from ganzoo.config import Recipe
+from ganzoo.data import resolve_data_root, to_unit_range
+from ganzoo.distributed import DistributedContext
+from ganzoo.errors import GanzooError
+from ganzoo.losses import Batch
+from ganzoo.plugins import Registries
+from ganzoo.train import Trainer, build_trainer, resolve_device, uses_bf16
+
+
+@dataclass
+class BenchResult:
+    variant: str
+    device: str
+    precision: str
+    batch_size: int
+    images_per_sec: float
+    flops_per_image: float
+    achieved_gflops: float
+    peak_gflops: float
+    fraction_of_peak: float
+    reference_images_per_sec: float | None
+    speedup: float | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak_gflops(device: torch.device, precision: str, size: int = 2048, repeats: int = 10) -> float:
+    """Measured dense-matmul throughput on ``device`` in the dtype the training runs in."""
+    dtype = torch.bfloat16 if uses_bf16(precision, device) else torch.float32
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    for _ in range(2):
+        a @ b
+    synchronize(device)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    synchronize(device)
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def random_batch(trainer: Trainer, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    data = trainer.data
+    index = torch.randint(data.train_images.shape[0], (trainer.recipe.train.batch_size,), device=trainer.device, generator=generator)
+    return to_unit_range(data.train_images[index]), data.train_labels[index]
+
+
+def time_trainer(trainer: Trainer, steps: int, warmup: int) -> float:
+    """Images per second over ``steps`` steady-state steps, after ``warmup`` steps (compilation, caches)."""
+    source = torch.Generator(device=trainer.device).manual_seed(0)
+    for _ in range(warmup):
+        trainer.step(*random_batch(trainer, source))
+    synchronize(trainer.device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        logs = trainer.step(*random_batch(trainer, source))
+    logs["d_loss"].item()  # one sync, at the end
+    synchronize(trainer.device)
+    return steps * trainer.recipe.train.batch_size / (time.perf_counter() - started)
+
+
+def training_flops_per_image(trainer: Trainer) -> float:
+    """FLOPs of one training step (both forward and backward passes), per real image, by torch's counter."""
+    source = torch.Generator(device=trainer.device).manual_seed(1)
+    batch = random_batch(trainer, source)
+    with FlopCounterMode(display=False) as counter:
+        trainer.step(*batch)
+    return counter.get_total_flops() / trainer.recipe.train.batch_size
+
+
+def time_reference_loop(trainer: Trainer, registries: Registries, steps: int, warmup: int) -> float:
+    """The seeds' style of loop on the same model and losses (see the module docstring)."""
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    recipe, device, strategy = trainer.recipe, trainer.device, trainer.strategy
+    if recipe.data.name != "mnist":
+        raise GanzooError("the reference loop reads MNIST through torchvision; bench another dataset with --no-reference.")
+    size = recipe.data.image_size
+    dataset = datasets.MNIST(str(resolve_data_root(recipe.data.root)), train=True, download=False, transform=transforms.Compose(
+        [transforms.Resize(size), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])]))
+    loader = DataLoader(dataset, batch_size=recipe.train.batch_size, shuffle=True, drop_last=True)
+    generator = build_generator(registries, recipe, strategy, trainer.data.image_shape).to(device)
+    discriminator = build_discriminator(registries, recipe, strategy, trainer.data.image_shape).to(device)
+    betas = (recipe.train.beta1, recipe.train.beta2)
+    optimizer_g = torch.optim.Adam(generator.parameters(), lr=recipe.train.lr_generator, betas=betas, foreach=False)
+    optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=recipe.train.lr_discriminator, betas=betas, foreach=False)
+    done, started = 0, None
+    while done < warmup + steps:
+        for real, labels in loader:
+            if done == warmup:
+                synchronize(device)
+                started = time.perf_counter()
+            real, labels = real.to(device), labels.to(device)
+            z = torch.randn(real.shape[0], recipe.model.latent_dim, device=device)
+            fake_labels = torch.randint(trainer.data.num_classes, (real.shape[0],), device=device) if strategy.generator_conditional else None
+            fake = generator(z, fake_labels)
+            optimizer_d.zero_grad(set_to_none=False)
+            d_loss = strategy.discriminator_loss(discriminator, Batch(real, labels, fake.detach(), fake_labels)).loss
+            d_loss.backward()
+            optimizer_d.step()
+            optimizer_g.zero_grad(set_to_none=False)
+            g_loss = strategy.generator_loss(discriminator, Batch(real, labels, fake, fake_labels)).loss
+            g_loss.backward()
+            optimizer_g.step()
+            d_loss.item(), g_loss.item()  # the seeds print both losses every step
+            done += 1
+            if done == warmup + steps:
+                break
+    synchronize(device)
+    return steps * recipe.train.batch_size / (time.perf_counter() - started)
+
+
+def bench(recipe: Recipe, registries: Registries, steps: int, warmup: int, reference: bool = True, log=print) -> BenchResult:
+    device = resolve_device(recipe.train.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    trainer = build_trainer(recipe, registries, device, DistributedContext(), log=log)
+    images_per_sec = time_trainer(trainer, steps, warmup)
+    flops = training_flops_per_image(trainer)
+    peak = matmul_peak_gflops(device, recipe.train.precision)
+    reference_speed = time_reference_loop(trainer, registries, steps, warmup) if reference else None
+    achieved = images_per_sec * flops / 1e9
+    precision = "bf16" if uses_bf16(recipe.train.precision, device) else "fp32"
+    return BenchResult(
+        variant=recipe.variant, device=str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        precision=precision, batch_size=recipe.train.batch_size, images_per_sec=images_per_sec, flops_per_image=flops,
+        achieved_gflops=achieved, peak_gflops=peak, fraction_of_peak=achieved / peak,
+        reference_images_per_sec=reference_speed,
+        speedup=images_per_sec / reference_speed if reference_speed else None,
+    )
