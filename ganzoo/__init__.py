@@ -7,7 +7,15 @@ __version__ = "0.1.0"
 
 from ganzoo.errors import GanzooError  # noqa: E402
 from ganzoo.hookspecs import hookimpl  # noqa: E402
-from ganzoo.losses import Batch, LossStrategy, SetupContext, StepLosses, bce_logits, class_accuracy, real_fake_accuracy  # noqa: E402
+from ganzoo.losses import (  # noqa: E402
+    Batch,
+    LossStrategy,
+    SetupContext,
+    StepLosses,
+    bce_logits,
+    class_accuracy,
+    real_fake_accuracy,
+)
 from ganzoo.variant import Variant  # noqa: E402
 
 __all__ = [

@@ -17,11 +17,12 @@ from torch.utils.flop_counter import FlopCounterMode
 from ganzoo.build import build_discriminator, build_generator
 from ganzoo.config import Recipe
 from ganzoo.data import resolve_data_root, to_unit_range
+from ganzoo.device import resolve_device, uses_bf16
 from ganzoo.distributed import DistributedContext
 from ganzoo.errors import GanzooError
 from ganzoo.losses import Batch
 from ganzoo.plugins import Registries
-from ganzoo.train import Trainer, build_trainer, resolve_device, uses_bf16
+from ganzoo.train import Trainer, build_trainer
 
 
 @dataclass

@@ -8,7 +8,13 @@ from typing import Any
 
 from torch import nn
 
-from ganzoo.config import Recipe, apply_override, build_dataclass, read_toml, recipe_from_dict
+from ganzoo.config import (
+    Recipe,
+    apply_override,
+    build_dataclass,
+    read_toml,
+    recipe_from_dict,
+)
 from ganzoo.errors import GanzooError
 from ganzoo.losses import LossStrategy
 from ganzoo.plugins import Registries

@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
@@ -101,3 +103,29 @@ def load_optimizer(optimizer: torch.optim.Optimizer, name: str, tensors: dict[st
 
 def _with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     return {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
+
+
+def rng_tensors(order_source: torch.Generator) -> dict[str, torch.Tensor]:
+    tensors = {"rng.torch": torch.get_rng_state(), "rng.order": order_source.get_state()}
+    if torch.cuda.is_available():
+        tensors.update({f"rng.cuda.{i}": state for i, state in enumerate(torch.cuda.get_rng_state_all())})
+    return tensors
+
+
+def restore_training_state(saved, path: Path, modules, optimizers, order_source: torch.Generator, device: torch.device) -> tuple[int, torch.Tensor]:
+    """Load weights, optimizer state and RNG states from a checkpoint; returns (step, data order)."""
+    tensors, metadata = saved
+    for name, module in modules.items():
+        load_module(module, tensors, name, path)
+    for name, optimizer in optimizers.items():
+        load_optimizer(optimizer, name, tensors, metadata["optimizers"][name])
+    torch.set_rng_state(tensors["rng.torch"])
+    order_source.set_state(tensors["rng.order"])
+    cuda_states = [tensors[key] for key in sorted(k for k in tensors if k.startswith("rng.cuda."))]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states)
+    version, internal, gauss = metadata["python_rng"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, *rest = metadata["numpy_rng"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
+    return metadata["step"], tensors["data.order"].to(device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -41,14 +42,17 @@ class GanzooGroup(click.Group):
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
-    """ganzoo: train, sample and compare GAN variants through one training loop.
+    """ganzoo: train, sample and benchmark GAN variants through one training loop.
 
     \b
     Examples:
       ganzoo list variants
       ganzoo run acgan --dataset mnist --data-root ../shared/datasets
       ganzoo run cgan --steps 500 --set model.conditioning=hidden --set loss.matching_aware=true
-      ganzoo sample runs/acgan-mnist --per-class 10 --out grid.png
+      ganzoo run --resume runs/acgan-mnist-20261122-101500 --steps 20000
+      ganzoo sample runs/acgan-mnist-20261122-101500 --per-class 10 --out grid.png
+      ganzoo bench acgan gan --steps 50
+      torchrun --nproc-per-node 2 -m ganzoo run acgan
     """
     ctx.obj = {"debug": debug}
 
@@ -126,8 +130,8 @@ def run(variant, resume_dir, dataset, recipe_file, assignments, epochs, steps, b
         from datetime import datetime
 
         out_dir = Path("runs") / f"{variant}-{recipe.data.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    console = Console(stderr=True)
-    console.print(f"ganzoo: training [bold]{variant}[/] on {recipe.data.name} (recipe: {source}) -> {out_dir}")
+    console = Console(stderr=True, quiet=os.environ.get("RANK", "0") != "0")  # under torchrun, rank 0 speaks
+    console.print(f"ganzoo: training [bold]{recipe.variant}[/] on {recipe.data.name} (recipe: {source}) -> {out_dir}")
     result = train(recipe, out_dir, registries, console=console, show_progress=not quiet, resume=resume_dir is not None)
     summary = ", ".join(f"{key} {value:.4f}" for key, value in result.final.items())
     console.print(f"done: {result.steps} steps, {result.images_per_sec:.0f} images/s{', ' + summary if summary else ''}")
@@ -233,7 +237,7 @@ def plugins() -> None:
 @click.option("--out", "out_file", type=click.Path(path_type=Path), required=True, help=".png (a grid) or .npz (images uint8 NxCxHxW, labels int64).")
 def sample(run_dir: Path, count, per_class, label, seed, device, out_file: Path) -> None:
     """Draw images from a trained run's generator."""
-    from ganzoo.train import resolve_device
+    from ganzoo.device import resolve_device
 
     if out_file.suffix not in (".png", ".npz"):
         raise GanzooError(f"--out must end in .png or .npz, got {out_file.name!r}.")

@@ -8,8 +8,6 @@ Numbers are moved to the host only every ``log_every`` steps, so the device is n
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import math
 import random
@@ -23,17 +21,32 @@ from typing import Any
 import numpy as np
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ganzoo import __version__
 from ganzoo.build import build_discriminator, build_generator, build_strategy
-from ganzoo.checkpoint import load_checkpoint, load_module, load_optimizer, module_tensors, optimizer_state, save_checkpoint
+from ganzoo.checkpoint import (
+    load_checkpoint,
+    module_tensors,
+    optimizer_state,
+    restore_training_state,
+    rng_tensors,
+    save_checkpoint,
+)
 from ganzoo.config import Recipe, dumps_toml
 from ganzoo.data import ImageData, resolve_data_root, to_unit_range
-from ganzoo.errors import GanzooError
+from ganzoo.device import autocast_for, resolve_device
 from ganzoo.distributed import DistributedContext, init_distributed
+from ganzoo.errors import GanzooError
 from ganzoo.losses import Batch, LossStrategy, SetupContext
 from ganzoo.plugins import Registries, get_registries
 from ganzoo.sampling import generate, grid_labels, save_grid
@@ -58,39 +71,6 @@ class RunResult:
     images_per_sec: float
     final: dict[str, float] = field(default_factory=dict)
     modules: dict[str, nn.Module] = field(default_factory=dict)  # the trained G, D (and extras such as C)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise GanzooError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise GanzooError("--device cuda was asked for, but PyTorch sees no CUDA GPU here. Use --device cpu (or auto).")
-    return device
-
-
-@functools.lru_cache(maxsize=None)
-def bf16_is_native(device: torch.device) -> bool:
-    """Whether bf16 matmuls run on dedicated hardware here (CUDA bf16 support, or CPU AMX tiles)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private in torch 2.x: absent means no
-    return device.type == "cpu" and bool(amx and amx())
-
-
-def uses_bf16(precision: str, device: torch.device) -> bool:
-    """``bf16`` always; ``auto`` where bf16 is native (CUDA, CPUs with AMX: several times faster); else fp32."""
-    return precision == "bf16" or (precision == "auto" and bf16_is_native(device))
-
-
-def autocast_for(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast (weights, optimizer state and losses stay fp32; bf16 needs no loss scaling) or nothing."""
-    if uses_bf16(precision, device):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def seed_everything(seed: int) -> None:
@@ -294,7 +274,7 @@ def _train(recipe, run_dir, registries, console, show_progress, resume, device, 
     order = torch.randperm(num_train, device=device, generator=order_source)
     start_step = 0
     if saved is not None:
-        start_step, order = restore(saved, checkpoint_path, modules, optimizers, order_source, device)
+        start_step, order = restore_training_state(saved, checkpoint_path, modules, optimizers, order_source, device)
         if start_step >= total_steps:
             raise GanzooError(f"{run_dir} already trained {start_step} steps; pass a larger --steps (or --epochs) to continue.")
         console.print(f"resuming {recipe.variant} at step {start_step} of {total_steps}")
@@ -308,12 +288,13 @@ def _train(recipe, run_dir, registries, console, show_progress, resume, device, 
     eval_every = cfg.eval_every or cfg.sample_every
 
     def snapshot(step: int) -> None:
-        if not main_process:
-            return
+        # Every rank checks (their weights are identical), so under torchrun all of them stop together.
         if not all(torch.isfinite(p).all() for module in modules.values() for p in module.parameters()):
             metrics.write({"kind": "diverged", "step": step, "reason": "non-finite weights"})
             raise GanzooError(f"training diverged at step {step}: weights are not finite. The last good checkpoint "
                               f"({checkpoint_path}) was kept. Lower the learning rates or change the recipe.")
+        if not main_process:
+            return
         tensors = {key: value for name, module in modules.items() for key, value in module_tensors(name, module).items()}
         optimizer_meta = {}
         for name, optimizer in optimizers.items():
@@ -406,32 +387,6 @@ def _train(recipe, run_dir, registries, console, show_progress, resume, device, 
     finally:
         metrics.close()
     return RunResult(run_dir=run_dir, steps=total_steps, images_per_sec=images_per_sec, final=final, modules=modules)
-
-
-def rng_tensors(order_source: torch.Generator) -> dict[str, torch.Tensor]:
-    tensors = {"rng.torch": torch.get_rng_state(), "rng.order": order_source.get_state()}
-    if torch.cuda.is_available():
-        tensors.update({f"rng.cuda.{i}": state for i, state in enumerate(torch.cuda.get_rng_state_all())})
-    return tensors
-
-
-def restore(saved, path: Path, modules, optimizers, order_source: torch.Generator, device: torch.device) -> tuple[int, torch.Tensor]:
-    """Load weights, optimizer state and RNG states from a checkpoint; returns (step, data order)."""
-    tensors, metadata = saved
-    for name, module in modules.items():
-        load_module(module, tensors, name, path)
-    for name, optimizer in optimizers.items():
-        load_optimizer(optimizer, name, tensors, metadata["optimizers"][name])
-    torch.set_rng_state(tensors["rng.torch"])
-    order_source.set_state(tensors["rng.order"])
-    cuda_states = [tensors[key] for key in sorted(k for k in tensors if k.startswith("rng.cuda."))]
-    if cuda_states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda_states)
-    version, internal, gauss = metadata["python_rng"]
-    random.setstate((version, tuple(internal), gauss))
-    kind, keys, *rest = metadata["numpy_rng"]
-    np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
-    return metadata["step"], tensors["data.order"].to(device)
 
 
 def prepare_run_dir(run_dir: Path, resume: bool = False) -> Path:

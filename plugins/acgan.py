@@ -9,7 +9,15 @@ from dataclasses import dataclass
 
 import torch.nn.functional as F
 
-from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, class_accuracy, hookimpl, real_fake_accuracy
+from ganzoo import (
+    LossStrategy,
+    StepLosses,
+    Variant,
+    bce_logits,
+    class_accuracy,
+    hookimpl,
+    real_fake_accuracy,
+)
 
 
 @dataclass

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 import torch
 
-from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, hookimpl, real_fake_accuracy
+from ganzoo import (
+    LossStrategy,
+    StepLosses,
+    Variant,
+    bce_logits,
+    hookimpl,
+    real_fake_accuracy,
+)
 
 
 @dataclass

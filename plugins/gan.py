@@ -1,6 +1,13 @@
 """GAN (Goodfellow et al. 2014): D classifies real vs fake; G uses the non-saturating loss."""
 
-from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, hookimpl, real_fake_accuracy
+from ganzoo import (
+    LossStrategy,
+    StepLosses,
+    Variant,
+    bce_logits,
+    hookimpl,
+    real_fake_accuracy,
+)
 
 
 class GANLoss(LossStrategy):

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 import torch.nn.functional as F
 
-from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, hookimpl, real_fake_accuracy
+from ganzoo import (
+    LossStrategy,
+    StepLosses,
+    Variant,
+    bce_logits,
+    hookimpl,
+    real_fake_accuracy,
+)
 from ganzoo.classifier import ConvClassifier, accuracy, train_classifier
 from ganzoo.losses import entropy
 

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ganzoo import GanzooError, LossStrategy, StepLosses, Variant, bce_logits, class_accuracy, hookimpl, real_fake_accuracy
+from ganzoo import (
+    GanzooError,
+    LossStrategy,
+    StepLosses,
+    Variant,
+    bce_logits,
+    class_accuracy,
+    hookimpl,
+    real_fake_accuracy,
+)
 from ganzoo.classifier import predict
 from ganzoo.data import to_unit_range
 

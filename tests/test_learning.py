@@ -14,7 +14,6 @@ import torch.nn.functional as F
 
 from ganzoo.build import build_generator, build_strategy, resolve_recipe
 from ganzoo.checkpoint import load_checkpoint, load_module
-from ganzoo.classifier import predict
 from ganzoo.config import parse_override
 from ganzoo.plugins import get_registries
 from ganzoo.sampling import generate, grid_labels
