@@ -124,7 +124,10 @@ def _keep(record: dict[str, Any], step: int) -> bool:
 
 
 class StopOnSignal:
-    """First SIGINT/SIGTERM: ask the loop to stop after the current step. A second one aborts at once."""
+    """First SIGINT/SIGTERM: ask the loop to stop after the current step. A second Ctrl-C aborts at once.
+
+    A repeated SIGTERM does not abort: wrappers (make, timeout, schedulers) often pass one on twice.
+    """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -134,7 +137,9 @@ class StopOnSignal:
 
     def _handle(self, signum, frame) -> None:
         if self.received is not None:
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
         self.received = signum
 
     def __enter__(self) -> StopOnSignal:

@@ -58,6 +58,7 @@ def test_sigterm_checkpoints_and_resume_is_bit_identical(data_root, tmp_path):
     while last_logged_step(interrupted) < 30 and process.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)  # wrappers often pass SIGTERM on twice: it must not abort the checkpoint
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signal.SIGTERM, stderr
     assert "Resume with: ganzoo run --resume" in stderr and "Traceback" not in stderr
@@ -76,6 +77,17 @@ def test_sigterm_checkpoints_and_resume_is_bit_identical(data_root, tmp_path):
     assert_same_training_state(weights(interrupted), weights(straight))
     steps = [int(s) for s in re.findall(r'"kind": "train", "step": (\d+)', (interrupted / "metrics.jsonl").read_text())]
     assert steps == sorted(set(steps)) and steps[-1] == 1500  # no duplicated log lines after the resume
+
+
+def test_a_second_ctrl_c_aborts_at_once_but_a_second_sigterm_does_not():
+    from ganzoo.train import StopOnSignal
+
+    stop = StopOnSignal()
+    stop._handle(signal.SIGTERM, None)
+    stop._handle(signal.SIGTERM, None)
+    assert stop.received == signal.SIGTERM
+    with pytest.raises(KeyboardInterrupt):
+        stop._handle(signal.SIGINT, None)
 
 
 @pytest.fixture(scope="module")
