@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def resolve_recipe(
     variant: str,
     dataset: str | None = None,
     recipe_file: Path | None = None,
-    overrides: list[tuple[list[str], Any]] = (),  # type: ignore[assignment]
+    overrides: Sequence[tuple[list[str], Any]] = (),
 ) -> tuple[Recipe, str]:
     """Recipe file (explicit, else the variant's for the dataset, else defaults) + overrides, validated.
 
