@@ -58,6 +58,8 @@ def resolve_recipe(
     registries.datasets.entry(recipe.data.name)
     registries.generators.entry(recipe.model.generator)
     registries.discriminators.entry(recipe.model.discriminator)
+    for metric in recipe.train.eval_metrics:
+        registries.metrics.entry(metric)
     strategy_cls = loss_strategy_class(registries, variant)
     recipe.loss = dataclasses.asdict(build_dataclass(strategy_cls.Options, recipe.loss, "loss"))
     return recipe, source

@@ -29,6 +29,10 @@ class ConvClassifier(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(images)
 
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The penultimate layer (128 units after ReLU): the feature space of the evaluation metrics."""
+        return self.net[:-2](images)
+
 
 def train_classifier(
     images: torch.Tensor,

@@ -17,9 +17,10 @@ from ganzoo.checkpoint import load_checkpoint, load_module
 from ganzoo.config import Recipe, apply_override, parse_override, recipe_from_dict
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import get_registries
+from ganzoo.data import resolve_data_root, to_unit_range
 from ganzoo.sampling import generate, grid_labels, save_grid, save_npz
 
-KINDS = ("variants", "generators", "discriminators", "losses", "datasets")
+KINDS = ("variants", "generators", "discriminators", "losses", "datasets", "metrics")
 
 
 class GanzooGroup(click.Group):
@@ -42,7 +43,7 @@ class GanzooGroup(click.Group):
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
-    """ganzoo: train, sample and benchmark GAN variants through one training loop.
+    """ganzoo: train, sample, evaluate, compare and benchmark GAN variants through one training loop.
 
     \b
     Examples:
@@ -51,6 +52,7 @@ def main(ctx: click.Context, debug: bool) -> None:
       ganzoo run cgan --steps 500 --set model.conditioning=hidden --set loss.matching_aware=true
       ganzoo run --resume runs/acgan-mnist-20261122-101500 --steps 20000
       ganzoo sample runs/acgan-mnist-20261122-101500 --per-class 10 --out grid.png
+      ganzoo compare gan cgan sgan acgan mogan --dataset mnist --steps 300
       ganzoo bench acgan gan --steps 50
       torchrun --nproc-per-node 2 -m ganzoo run acgan
     """
@@ -61,7 +63,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.argument("kind", type=click.Choice(KINDS), default="variants")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(kind: str, as_json: bool) -> None:
-    """List registered variants, generators, discriminators, losses or datasets."""
+    """List registered variants, generators, discriminators, losses, datasets or metrics."""
     registries = get_registries()
     registry = registries.kinds()[kind]
     if registries.failures:
@@ -210,6 +212,131 @@ def bench(variants, dataset, steps, warmup, batch_size, device, precision, compi
                       f"{r.flops_per_image / 1e6:.0f}", f"{r.achieved_gflops:.1f}", f"{r.peak_gflops:.0f}",
                       f"{100 * r.fraction_of_peak:.1f}%")
     Console(width=200).print(table)
+
+
+@main.command("eval")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--metrics", "metric_names", help="Comma-separated metric names (see `ganzoo list metrics`).  [default: all]")
+@click.option("--n", "count", type=int, default=10000, show_default=True, help="Generated images to evaluate (and real ones for the ceiling).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Noise seed.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--data-root", help="Folder holding datasets; else the run's, else $GANZOO_DATA.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def eval_command(run_dir: Path, metric_names, count, seed, device, data_root, as_json) -> None:
+    """Score a run's generator with ganzoo's evaluator, beside the same metrics for real data (the ceiling).
+
+    The evaluator is a classifier ganzoo trains on the real training split on first use and caches
+    ($GANZOO_CACHE, default ~/.cache/ganzoo). The real-data row scores N training images against the
+    test split: no generator can be expected to beat it.
+    """
+    from ganzoo.device import resolve_device
+    from ganzoo.evaluator import EVALUATOR_IMAGE_SIZE, eval_set, load_or_train_evaluator
+
+    if count <= 1:
+        raise GanzooError(f"--n must be greater than 1, got {count}.")
+    registries = get_registries()
+    names = [n.strip() for n in metric_names.split(",")] if metric_names else registries.metrics.names()
+    metrics = {name: registries.metrics.get(name) for name in names}
+    checkpoint = run_dir / "checkpoints" / "last.safetensors"
+    tensors, metadata = load_checkpoint(checkpoint)
+    recipe = recipe_from_dict(metadata["recipe"], str(checkpoint))
+    torch_device = resolve_device(device)
+    console = Console(stderr=True)
+    loader = registries.datasets.get(recipe.data.name)
+    data = loader(root=resolve_data_root(data_root or recipe.data.root), image_size=EVALUATOR_IMAGE_SIZE,
+                  download=recipe.data.download).to(torch_device)
+    evaluator = load_or_train_evaluator(data, log=console.print)
+    strategy = build_strategy(registries, recipe, metadata["num_classes"])
+    generator = build_generator(registries, recipe, strategy, metadata["image_shape"]).to(torch_device)
+    load_module(generator, tensors, "G", checkpoint)
+    labels = torch.arange(count, device=torch_device) % data.num_classes if strategy.generator_conditional else None
+    samples = generate(generator, count, recipe.model.latent_dim, labels, seed, torch_device)
+    pick = torch.randperm(data.train_images.shape[0], generator=torch.Generator().manual_seed(seed))[:count].to(torch_device)
+    rows = {
+        recipe.variant: eval_set(evaluator, samples, labels, data),
+        "real data (train vs test)": eval_set(evaluator, to_unit_range(data.train_images[pick]), data.train_labels[pick], data),
+    }
+    results = {row: {name: metric(evaluated) for name, metric in metrics.items()} for row, evaluated in rows.items()}
+    if as_json:
+        click.echo(json.dumps({"evaluator_test_accuracy": evaluator.test_accuracy, "n": count, "results": results}, indent=2))
+        return
+    table = Table(title=f"ganzoo eval {run_dir} (n={count}; evaluator test accuracy {evaluator.test_accuracy:.4f})")
+    table.add_column("")
+    for name in names:
+        table.add_column(name, justify="right")
+    for row, values in results.items():
+        table.add_row(row, *("-" if v is None else f"{v:.4f}" for v in values.values()))
+    Console(width=200).print(table)
+
+
+@main.command()
+@click.argument("variants", nargs=-1, required=True)
+@click.option("--dataset", default="mnist", show_default=True, help="Dataset for every variant.")
+@click.option("--epochs", type=int, help="Budget per run in epochs.")
+@click.option("--steps", type=int, help="Budget per run in steps.")
+@click.option("--seeds", type=int, default=1, show_default=True, help="Runs per variant (seeds 0..K-1); metrics as mean ± std.")
+@click.option("--batch-size", type=int, help="Images per step for every variant.")
+@click.option("--n", "count", type=int, default=10000, show_default=True, help="Samples per run for the metrics.")
+@click.option("--metrics", "metric_names", help="Comma-separated metric names.  [default: all]")
+@click.option("--device", help="auto, cpu, cuda or cuda:N.")
+@click.option("--data-root", help="Folder holding datasets; else $GANZOO_DATA.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a recipe value for every variant.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Output folder.  [default: runs/compare-YYYYmmdd-HHMMSS]")
+def compare(variants, dataset, epochs, steps, seeds, batch_size, count, metric_names, device, data_root, assignments, out_dir) -> None:
+    """Train VARIANTS with the same data, budget and seeds, evaluate them identically, and report side by side.
+
+    A name that is an existing run directory is evaluated as it is. Writes report.md, report.json,
+    grid.png (samples side by side, same noise), curves.png (with matplotlib) and progress-VARIANT.gif.
+    A run that fails is reported with its error; the others still finish.
+
+    \b
+    Example: ganzoo compare gan cgan sgan acgan mogan --dataset mnist --steps 300
+    """
+    from datetime import datetime
+
+    from ganzoo.compare import REAL_ROW, compare_recipe_factory, format_mean_std
+    from ganzoo.compare import compare as run_compare
+    from ganzoo.device import resolve_device
+    from ganzoo.evaluator import EVALUATOR_IMAGE_SIZE, load_or_train_evaluator
+    from ganzoo.train import train
+
+    if seeds <= 0 or count <= 1:
+        raise GanzooError("--seeds must be at least 1 and --n at least 2.")
+    registries = get_registries()
+    names = [n.strip() for n in metric_names.split(",")] if metric_names else registries.metrics.names()
+    metrics = {name: registries.metrics.get(name) for name in names}
+    overrides = cli_overrides(assignments, epochs, steps, batch_size, None, device, None, None, data_root)
+    for name in variants:  # fail on a typo before hours of training
+        if not (Path(name) / "checkpoints" / "last.safetensors").is_file():
+            resolve_recipe(registries, name, dataset, None, overrides)
+    out_dir = out_dir or Path("runs") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    console = Console(stderr=True)
+    torch_device = resolve_device(device or "auto")
+    data = registries.datasets.get(dataset)(root=resolve_data_root(data_root), image_size=EVALUATOR_IMAGE_SIZE,
+                                            download=True).to(torch_device)
+    evaluator = load_or_train_evaluator(data, log=console.print)
+    make_recipe = compare_recipe_factory(registries, dataset, overrides, resolve_recipe, data.train_images.shape[0])
+
+    def train_run(recipe, run_dir):
+        console.print(f"compare: training {recipe.variant} (seed {recipe.train.seed}) -> {run_dir}")
+        return train(recipe, run_dir, registries, console=console)
+
+    summary = run_compare(list(variants), seeds, out_dir, make_recipe, train_run, registries, evaluator, data,
+                          metrics, count, torch_device, log=console.print)
+    table = Table(title=f"ganzoo compare ({dataset}; evaluator test accuracy {evaluator.test_accuracy:.4f}; "
+                        f"{count} samples per run; {seeds} seed(s))")
+    for column in ("variant", *names, "images/s", "wall s"):
+        table.add_column(column, justify="right")
+    for variant, row in summary.items():
+        if row.get("error"):
+            table.add_row(variant, f"[red]failed[/]: {row['error']}", *[""] * (len(names) + 1))
+        else:
+            style = "dim" if variant == REAL_ROW else None
+            cells = [format_mean_std(row.get(m)) for m in (*names, "images_per_sec", "wall_seconds")]
+            table.add_row(variant, *cells, style=style)
+    Console(width=220).print(table)
+    console.print(f"wrote {out_dir}/report.md, report.json, grid.png, curves.png, progress-*.gif")
 
 
 @main.command()

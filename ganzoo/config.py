@@ -55,6 +55,8 @@ class TrainConfig:
     sample_every: int = 500
     checkpoint_every: int = 1000
     eval_every: int = 0  # 0: evaluate at sample steps and at the end
+    eval_metrics: list[str] = field(default_factory=list)  # e.g. ["fid", "conditional_accuracy"]; see `ganzoo list metrics`
+    eval_samples: int = 2000  # generated images per evaluation of eval_metrics
 
 
 @dataclass
@@ -72,7 +74,7 @@ class Recipe:
 POSITIVE = {
     "train.batch_size", "train.lr_generator", "train.lr_discriminator", "train.log_every",
     "train.sample_every", "train.checkpoint_every", "data.image_size", "model.latent_dim",
-    "model.generator_width", "model.discriminator_width",
+    "model.generator_width", "model.discriminator_width", "train.eval_samples",
 }
 NON_NEGATIVE = {"train.epochs", "train.steps", "train.eval_every"}
 CHOICES = {
@@ -88,6 +90,10 @@ def _check_type(value: Any, annotation: Any, where: str) -> Any:
             raise GanzooError(f"{where} must be a table, got {value!r}.")
         return value
     if origin in (types.UnionType, typing.Union):
+        return value
+    if origin is list:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise GanzooError(f"{where} must be a list of strings, got {value!r}.")
         return value
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

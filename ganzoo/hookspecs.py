@@ -82,6 +82,17 @@ def ganzoo_datasets() -> Mapping[str, Callable[..., ImageData]]:
 
 
 @hookspec
+def ganzoo_metrics() -> Mapping[str, Callable[..., float | None]]:
+    """Return sample-quality metrics by name.
+
+    Each metric is called with a ``ganzoo.metrics.EvalSet`` (evaluator features and class probabilities
+    of the evaluated images, the requested labels for conditional samples, the real test split's
+    features) and returns a float, or ``None`` where it does not apply. Its docstring's first line is
+    its description in ``ganzoo list metrics``.
+    """
+
+
+@hookspec
 def ganzoo_variants() -> Iterable[Variant]:
     """Return the GAN variants this plugin adds (``ganzoo.Variant`` objects).
 

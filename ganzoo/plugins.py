@@ -19,7 +19,7 @@ from typing import Any
 import pluggy
 from torch import nn
 
-from ganzoo import data, hookspecs
+from ganzoo import data, hookspecs, metrics
 from ganzoo.losses import LossStrategy
 from ganzoo.models import acgan, dcgan, mlp
 from ganzoo.registry import Registry
@@ -27,12 +27,13 @@ from ganzoo.variant import Variant
 
 ENTRY_POINT_GROUP = "ganzoo"
 DISABLE_AUTOLOAD_ENV = "GANZOO_DISABLE_PLUGIN_AUTOLOAD"
-CORE_PLUGINS: tuple[ModuleType, ...] = (mlp, acgan, dcgan, data)
+CORE_PLUGINS: tuple[ModuleType, ...] = (mlp, acgan, dcgan, data, metrics)
 REGISTRATION_HOOKS = {
     "ganzoo_generators": "generators",
     "ganzoo_discriminators": "discriminators",
     "ganzoo_losses": "losses",
     "ganzoo_datasets": "datasets",
+    "ganzoo_metrics": "metrics",
 }
 
 
@@ -55,6 +56,7 @@ class Registries:
     losses: Registry[type[LossStrategy]] = field(default_factory=lambda: Registry("loss"))
     datasets: Registry[Any] = field(default_factory=lambda: Registry("dataset"))
     variants: Registry[Variant] = field(default_factory=lambda: Registry("variant"))
+    metrics: Registry[Any] = field(default_factory=lambda: Registry("metric"))
     recipe_dirs: list[Any] = field(default_factory=list)
     reports: list[PluginReport] = field(default_factory=list)
 
@@ -65,6 +67,7 @@ class Registries:
             "discriminators": self.discriminators,
             "losses": self.losses,
             "datasets": self.datasets,
+            "metrics": self.metrics,
         }
 
     @property

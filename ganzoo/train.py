@@ -319,8 +319,12 @@ def _train(recipe, run_dir, registries, console, show_progress, resume, device, 
             images = generate(modules["G"], count, recipe.model.latent_dim, grid_inputs, seed=cfg.seed, device=device)
             save_grid(images, run_dir / "samples" / f"step_{step:07d}.png", GRID_COLUMNS)
 
+    sample_metrics = SampleMetrics(registries, recipe, device, console.print) if cfg.eval_metrics and main_process else None
+
     def evaluate(step: int) -> dict[str, float]:
         results = strategy.evaluate(modules["D"], data) if main_process else {}
+        if sample_metrics is not None:
+            results.update(sample_metrics(modules["G"], strategy.generator_conditional))
         if results:
             metrics.write({"kind": "eval", "step": step, "epoch": round(step / steps_per_epoch, 4), **results})
         return results
@@ -392,6 +396,30 @@ def _train(recipe, run_dir, registries, console, show_progress, resume, device, 
     finally:
         metrics.close()
     return RunResult(run_dir=run_dir, steps=total_steps, images_per_sec=images_per_sec, final=final, modules=modules)
+
+
+class SampleMetrics:
+    """``train.eval_metrics`` of fresh samples, scored by the dataset's cached evaluator (loaded on first use)."""
+
+    def __init__(self, registries: Registries, recipe: Recipe, device: torch.device, log):
+        from ganzoo.evaluator import EVALUATOR_IMAGE_SIZE, load_or_train_evaluator
+
+        self.metrics = {name: registries.metrics.get(name) for name in recipe.train.eval_metrics}
+        loader = registries.datasets.get(recipe.data.name)
+        self.data = loader(root=resolve_data_root(recipe.data.root), image_size=EVALUATOR_IMAGE_SIZE,
+                           download=recipe.data.download).to(device)
+        self.evaluator = load_or_train_evaluator(self.data, log=log)
+        self.recipe, self.device = recipe, device
+
+    def __call__(self, generator: nn.Module, conditional: bool) -> dict[str, float]:
+        from ganzoo.evaluator import eval_set
+
+        count = self.recipe.train.eval_samples
+        labels = torch.arange(count, device=self.device) % self.data.num_classes if conditional else None
+        samples = generate(generator, count, self.recipe.model.latent_dim, labels, self.recipe.train.seed + 1, self.device)
+        evaluated = eval_set(self.evaluator, samples, labels, self.data)
+        values = {name: metric(evaluated) for name, metric in self.metrics.items()}
+        return {name: value for name, value in values.items() if value is not None}
 
 
 def prepare_run_dir(run_dir: Path, resume: bool = False) -> Path:

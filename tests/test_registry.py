@@ -85,7 +85,7 @@ def test_every_hook_is_documented_for_plugin_authors():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     hooks = [name for name, value in vars(hookspecs).items() if name.startswith("ganzoo_") and inspect.isfunction(value)]
-    assert len(hooks) == 6
+    assert len(hooks) == 7
     for name in hooks:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert doc.startswith("Return") and len(doc.splitlines()) >= 3, f"{name} needs a docstring for plugin authors"

@@ -1,0 +1,62 @@
+"""`ganzoo compare` end to end: same budget for every variant, identical evaluation, a failure contained."""
+
+import json
+
+from click.testing import CliRunner
+from PIL import Image
+
+import ganzoo.cli
+import ganzoo.evaluator
+from ganzoo import LossStrategy, Variant, hookimpl
+from ganzoo.plugins import collect, make_plugin_manager
+
+
+class Explodes(LossStrategy):
+    """A loss that fails on its first step."""
+
+    def discriminator_loss(self, discriminator, batch):
+        raise RuntimeError("this variant fails on purpose")
+
+
+class ExplodingPlugin:
+    @hookimpl
+    def ganzoo_losses(self):
+        return {"explodes": Explodes}
+
+    @hookimpl
+    def ganzoo_variants(self):
+        return [Variant("explodes", "Fails on purpose.", loss="explodes")]
+
+
+def test_compare_writes_every_report_and_contains_a_failure(data_root, tmp_path, monkeypatch):
+    registries = collect(*make_plugin_manager(extra_plugins=[ExplodingPlugin()]))
+    monkeypatch.setattr(ganzoo.cli, "get_registries", lambda: registries)
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(ganzoo.evaluator.SETTINGS, "steps", 300)  # a quicker evaluator than the real one
+    out = tmp_path / "compare"
+    args = ["compare", "gan", "cgan", "explodes", "--steps", "20", "--n", "500", "--seeds", "2", "--data-root", str(data_root),
+            "--metrics", "fid,conditional_accuracy,class_coverage", "--set", "model.generator_width=16", "--out", str(out)]
+    result = CliRunner().invoke(ganzoo.cli.main, args)
+    assert result.exit_code == 0, result.output
+    assert "this variant fails on purpose" in result.output
+
+    report = json.loads((out / "report.json").read_text())
+    rows = report["rows"]
+    assert set(rows) == {"gan", "cgan", "explodes", "real data (train vs test)"}
+    assert "this variant fails on purpose" in rows["explodes"]["error"]
+    for variant in ("gan", "cgan"):
+        assert len(rows[variant]["runs"]) == 2 and rows[variant]["fid"]["std"] >= 0 and rows[variant]["images_per_sec"]["mean"] > 0
+    assert rows["gan"]["conditional_accuracy"] is None and rows["cgan"]["conditional_accuracy"]["mean"] >= 0
+    real = rows["real data (train vs test)"]
+    assert real["conditional_accuracy"]["mean"] > 0.9 and real["fid"]["mean"] < rows["gan"]["fid"]["mean"]
+    assert "| gan |" in (out / "report.md").read_text()
+    grid = Image.open(out / "grid.png")
+    assert grid.size[0] > 2 * grid.size[1]  # two panels side by side
+    frames = Image.open(out / "progress-cgan.gif").n_frames
+    assert frames >= 5
+    try:
+        import matplotlib  # noqa: F401
+
+        assert (out / "curves.png").exists()
+    except ImportError:
+        assert "pip install matplotlib" in result.output
