@@ -60,3 +60,27 @@ def test_compare_writes_every_report_and_contains_a_failure(data_root, tmp_path,
         assert (out / "curves.png").exists()
     except ImportError:
         assert "pip install matplotlib" in result.output
+
+
+def test_eval_command_and_metrics_during_training(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(ganzoo.evaluator.SETTINGS, "steps", 200)
+    run_dir = tmp_path / "run"
+    args = ["run", "cgan", "--steps", "4", "--data-root", str(data_root), "--out", str(run_dir), "--quiet",
+            "--set", "train.sample_every=2", "--set", 'train.eval_metrics=["class_coverage", "conditional_accuracy"]',
+            "--set", "train.eval_samples=200"]
+    result = CliRunner().invoke(ganzoo.cli.main, args)
+    assert result.exit_code == 0, result.output
+    evals = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
+    assert [e["step"] for e in evals] == [2, 4]
+    assert all(0 <= e["class_coverage"] <= 1 and 0 <= e["conditional_accuracy"] <= 1 for e in evals)
+
+    result = CliRunner().invoke(ganzoo.cli.main, ["eval", str(run_dir), "--metrics", "fid,class_coverage", "--n", "300",
+                                                  "--data-root", str(data_root), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{"):])
+    assert set(report["results"]) == {"cgan", "real data (train vs test)"}
+    assert report["results"]["real data (train vs test)"]["fid"] < report["results"]["cgan"]["fid"]
+
+    unknown = CliRunner().invoke(ganzoo.cli.main, ["run", "gan", "--set", 'train.eval_metrics=["fdi"]'])
+    assert unknown.exit_code == 2 and "Did you mean 'fid'?" in unknown.output
