@@ -15,10 +15,11 @@ from ganzoo.losses import (  # noqa: E402
     bce_logits,
     class_accuracy,
     real_fake_accuracy,
+    real_fake_loss,
 )
 from ganzoo.variant import Variant  # noqa: E402
 
 __all__ = [
     "Batch", "GanzooError", "LossStrategy", "SetupContext", "StepLosses", "Variant",
-    "bce_logits", "class_accuracy", "hookimpl", "real_fake_accuracy", "__version__",
+    "bce_logits", "class_accuracy", "hookimpl", "real_fake_accuracy", "real_fake_loss", "__version__",
 ]

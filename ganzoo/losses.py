@@ -108,6 +108,12 @@ def bce_logits(logits: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
+def real_fake_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> StepLosses:
+    """The standard discriminator loss BCE(D(x), 1) + BCE(D(G(z)), 0), logging D's real/fake accuracy."""
+    loss = bce_logits(real_logits, 1.0) + bce_logits(fake_logits, 0.0)
+    return StepLosses(loss, {"d_accuracy": real_fake_accuracy(real_logits, fake_logits)})
+
+
 def real_fake_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """Share of real images called real and fake images called fake (logit > 0 means real)."""
     correct = (real_logits > 0).float().sum() + (fake_logits <= 0).float().sum()

@@ -10,14 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ganzoo import (
-    LossStrategy,
-    StepLosses,
-    Variant,
-    bce_logits,
-    hookimpl,
-    real_fake_accuracy,
-)
+from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, hookimpl, real_fake_accuracy, real_fake_loss
 
 
 @dataclass
@@ -41,11 +34,10 @@ class CGANLoss(LossStrategy):
     def discriminator_loss(self, discriminator, batch):
         real = discriminator(batch.real, batch.labels)
         fake = discriminator(batch.fake, batch.fake_labels)
-        logs = {"d_accuracy": real_fake_accuracy(real, fake)}
         if not self.options.matching_aware:
-            return StepLosses(bce_logits(real, 1.0) + bce_logits(fake, 0.0), logs)
+            return real_fake_loss(real, fake)
         mismatched = discriminator(batch.real, wrong_labels(batch.labels, self.num_classes))
-        logs["mismatch_rejected"] = (mismatched <= 0).float().mean().detach()
+        logs = {"d_accuracy": real_fake_accuracy(real, fake), "mismatch_rejected": (mismatched <= 0).float().mean().detach()}
         loss = bce_logits(real, 1.0) + 0.5 * (bce_logits(fake, 0.0) + bce_logits(mismatched, 0.0))
         return StepLosses(loss, logs)
 

@@ -1,23 +1,13 @@
 """GAN (Goodfellow et al. 2014): D classifies real vs fake; G uses the non-saturating loss."""
 
-from ganzoo import (
-    LossStrategy,
-    StepLosses,
-    Variant,
-    bce_logits,
-    hookimpl,
-    real_fake_accuracy,
-)
+from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, hookimpl, real_fake_loss
 
 
 class GANLoss(LossStrategy):
     """Non-saturating GAN loss: D minimises BCE(D(x), 1) + BCE(D(G(z)), 0); G minimises BCE(D(G(z)), 1)."""
 
     def discriminator_loss(self, discriminator, batch):
-        real = discriminator(batch.real)
-        fake = discriminator(batch.fake)
-        loss = bce_logits(real, 1.0) + bce_logits(fake, 0.0)
-        return StepLosses(loss, {"d_accuracy": real_fake_accuracy(real, fake)})
+        return real_fake_loss(discriminator(batch.real), discriminator(batch.fake))
 
     def generator_loss(self, discriminator, batch):
         return StepLosses(bce_logits(discriminator(batch.fake), 1.0))

@@ -11,14 +11,7 @@ from dataclasses import dataclass
 
 import torch.nn.functional as F
 
-from ganzoo import (
-    LossStrategy,
-    StepLosses,
-    Variant,
-    bce_logits,
-    hookimpl,
-    real_fake_accuracy,
-)
+from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, hookimpl, real_fake_loss
 from ganzoo.classifier import ConvClassifier, accuracy, train_classifier
 from ganzoo.losses import entropy
 
@@ -57,9 +50,7 @@ class MOGANLoss(LossStrategy):
         return {"C": classifier}
 
     def discriminator_loss(self, discriminator, batch):
-        real = discriminator(batch.real)
-        fake = discriminator(batch.fake)
-        return StepLosses(bce_logits(real, 1.0) + bce_logits(fake, 0.0), {"d_accuracy": real_fake_accuracy(real, fake)})
+        return real_fake_loss(discriminator(batch.real), discriminator(batch.fake))
 
     def generator_loss(self, discriminator, batch):
         log_probs = F.log_softmax(self.classifier(batch.fake).float(), dim=1)
