@@ -19,7 +19,8 @@ from ganzoo.build import build_generator, build_strategy
 from ganzoo.checkpoint import load_checkpoint, load_module
 from ganzoo.classifier import accuracy, predict, train_classifier
 from ganzoo.config import recipe_from_dict
-from ganzoo.data import load_mnist, resolve_data_root
+from ganzoo.data import resolve_data_root
+from ganzoo.datasets.mnist import load_mnist
 from ganzoo.plugins import get_registries
 from ganzoo.sampling import generate, grid_labels
 

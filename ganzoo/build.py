@@ -9,13 +9,16 @@ from typing import Any
 
 from torch import nn
 
+from ganzoo.checkpoint import load_checkpoint, load_module
 from ganzoo.config import (
+    DataConfig,
     Recipe,
     apply_override,
     build_dataclass,
     read_toml,
     recipe_from_dict,
 )
+from ganzoo.data import ImageData, resolve_data_root
 from ganzoo.errors import GanzooError
 from ganzoo.losses import LossStrategy
 from ganzoo.plugins import Registries
@@ -37,21 +40,29 @@ def resolve_recipe(
     recipe_file: Path | None = None,
     overrides: Sequence[tuple[list[str], Any]] = (),
 ) -> tuple[Recipe, str]:
-    """Recipe file (explicit, else the variant's for the dataset, else defaults) + overrides, validated.
+    """The recipe of a run, validated, from these layers (each overriding the ones before):
 
-    Returns the recipe, with the loss options filled in, and where it came from.
+    ganzoo's defaults, the variant's ``defaults``, the dataset loader's ``recipe_defaults``, the recipe
+    file (explicit, else ``VARIANT-DATASET.toml`` from a recipe directory, if any), the dataset, the
+    overrides. Returns the recipe, with the loss options filled in, and where it came from.
     """
-    registries.variants.entry(variant)  # unknown variant: fail before anything else
+    variant_entry = registries.variants.get(variant)  # unknown variant: fail before anything else
     if recipe_file is not None:
-        values, source = read_toml(Path(recipe_file)), str(recipe_file)
-        if values.get("variant", variant) != variant:
-            raise GanzooError(f"recipe {recipe_file} is for variant {values['variant']!r}, not {variant!r}.")
+        file_values, source = read_toml(Path(recipe_file)), str(recipe_file)
+        if file_values.get("variant", variant) != variant:
+            raise GanzooError(f"recipe {recipe_file} is for variant {file_values['variant']!r}, not {variant!r}.")
     else:
         found = find_recipe(registries, variant, dataset or "mnist")
-        values, source = (read_toml(Path(str(found))), str(found)) if found else ({}, "defaults")
+        file_values, source = (read_toml(Path(str(found))), str(found)) if found else ({}, "defaults")
+    data_table = file_values.get("data") if isinstance(file_values.get("data"), dict) else {}
+    dataset_name = dataset or data_table.get("name") or "mnist"
+    loader = registries.datasets.get(dataset_name)
+    values: dict[str, Any] = {}
+    for key, value in [*variant_entry.defaults.items(), *getattr(loader, "recipe_defaults", {}).items()]:
+        apply_override(values, key.split("."), value)
+    merge_into(values, file_values)
     values["variant"] = variant
-    if dataset is not None:
-        apply_override(values, ["data", "name"], dataset)
+    apply_override(values, ["data", "name"], dataset_name)
     for path, value in overrides:
         apply_override(values, path, value)
     recipe = recipe_from_dict(values, source)
@@ -62,7 +73,17 @@ def resolve_recipe(
         registries.metrics.entry(metric)
     strategy_cls = loss_strategy_class(registries, variant)
     recipe.loss = dataclasses.asdict(build_dataclass(strategy_cls.Options, recipe.loss, "loss"))
+    registries.adversarial.entry(recipe.loss.get("adversarial", "bce"))
     return recipe, source
+
+
+def merge_into(values: dict[str, Any], other: dict[str, Any]) -> None:
+    """Copy ``other`` into ``values``, table by table (a key in ``other`` wins)."""
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(values.get(key), dict):
+            merge_into(values[key], value)
+        else:
+            values[key] = value
 
 
 def loss_strategy_class(registries: Registries, variant: str) -> type[LossStrategy]:
@@ -71,7 +92,9 @@ def loss_strategy_class(registries: Registries, variant: str) -> type[LossStrate
 
 def build_strategy(registries: Registries, recipe: Recipe, num_classes: int) -> LossStrategy:
     strategy_cls = loss_strategy_class(registries, recipe.variant)
-    return strategy_cls(build_dataclass(strategy_cls.Options, recipe.loss, "loss"), num_classes)
+    options = build_dataclass(strategy_cls.Options, recipe.loss, "loss")
+    adversarial = registries.adversarial.create(getattr(options, "adversarial", "bce"), gp_weight=getattr(options, "gp_weight", 10.0))
+    return strategy_cls(options, num_classes, adversarial)
 
 
 def build_generator(registries: Registries, recipe: Recipe, strategy: LossStrategy, image_shape) -> nn.Module:
@@ -94,3 +117,35 @@ def build_discriminator(registries: Registries, recipe: Recipe, strategy: LossSt
         conditioning=recipe.model.conditioning if strategy.discriminator_conditional else "none",
         width=recipe.model.discriminator_width,
     )
+
+
+def load_dataset(registries: Registries, data: DataConfig, image_size: int | None = None, root: str | None = None) -> ImageData:
+    """Call the dataset's loader with the recipe's ``[data]`` settings (``image_size``/``root`` override them).
+
+    ``data.path`` is passed only when set, so loaders that read no folder of their own need not accept it.
+    """
+    loader = registries.datasets.get(data.name)
+    kwargs = {"path": Path(data.path).expanduser()} if data.path else {}
+    try:
+        return loader(root=resolve_data_root(root or data.root), image_size=image_size or data.image_size,
+                      download=data.download, **kwargs)
+    except TypeError as error:
+        if kwargs and "path" in str(error):
+            raise GanzooError(f"dataset {data.name!r} does not read a folder of its own: remove data.path "
+                              f"(--data-path), or use --data-root for where datasets live.") from None
+        raise
+
+
+def load_trained_generator(registries: Registries, run_dir: Path, device) -> tuple[Recipe, LossStrategy, nn.Module, dict[str, Any]]:
+    """A run's generator from its last checkpoint (its EMA weights when the run kept them), in eval mode.
+
+    Returns the run's recipe, its loss strategy (which says whether G is conditional), G and the metadata.
+    """
+    checkpoint = Path(run_dir) / "checkpoints" / "last.safetensors"
+    tensors, metadata = load_checkpoint(checkpoint)
+    recipe = recipe_from_dict(metadata["recipe"], str(checkpoint))
+    strategy = build_strategy(registries, recipe, metadata["num_classes"])
+    generator = build_generator(registries, recipe, strategy, metadata["image_shape"]).to(device)
+    weights = "G_ema" if any(name.startswith("G_ema.") for name in tensors) else "G"
+    load_module(generator, tensors, weights, checkpoint)
+    return recipe, strategy, generator.eval(), metadata

@@ -12,15 +12,15 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from ganzoo.build import build_generator, build_strategy, resolve_recipe
-from ganzoo.checkpoint import load_checkpoint, load_module
-from ganzoo.config import Recipe, apply_override, parse_override, recipe_from_dict
+from ganzoo.build import load_dataset, load_trained_generator, resolve_recipe
+from ganzoo.checkpoint import load_checkpoint
+from ganzoo.config import DataConfig, Recipe, apply_override, parse_override, recipe_from_dict
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import get_registries
-from ganzoo.data import resolve_data_root, to_unit_range
+from ganzoo.data import to_unit_range
 from ganzoo.sampling import generate, grid_labels, save_grid, save_npz
 
-KINDS = ("variants", "generators", "discriminators", "losses", "datasets", "metrics")
+KINDS = ("variants", "generators", "discriminators", "losses", "adversarial", "datasets", "metrics")
 
 
 class GanzooGroup(click.Group):
@@ -40,9 +40,11 @@ class GanzooGroup(click.Group):
 
 
 @click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--plugin", "plugin_paths", multiple=True, type=click.Path(exists=True, dir_okay=True),
+              help="A single-file plugin (FILE.py) or a folder of them to load (repeatable); also $GANZOO_PLUGINS_DIR.")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, plugin_paths: tuple[str, ...], debug: bool) -> None:
     """ganzoo: train, sample, evaluate, compare and benchmark GAN variants through one training loop.
 
     \b
@@ -55,16 +57,24 @@ def main(ctx: click.Context, debug: bool) -> None:
       ganzoo compare gan cgan sgan acgan mogan --dataset mnist --steps 300
       ganzoo bench acgan gan --steps 50
       torchrun --nproc-per-node 2 -m ganzoo run acgan
+      ganzoo new-variant myvariant --dir my_plugins   # then: ganzoo --plugin my_plugins/myvariant.py run myvariant
     """
-    ctx.obj = {"debug": debug}
+    ctx.obj = {"debug": debug, "plugins": tuple(str(Path(p).resolve()) for p in plugin_paths)}
+
+
+def cli_registries():
+    """The registries, with the plugin files given to ``ganzoo --plugin`` loaded."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    return get_registries(root.obj["plugins"] if root and root.obj else ())
 
 
 @main.command("list")
 @click.argument("kind", type=click.Choice(KINDS), default="variants")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(kind: str, as_json: bool) -> None:
-    """List registered variants, generators, discriminators, losses, datasets or metrics."""
-    registries = get_registries()
+    """List registered variants, generators, discriminators, losses, adversarial loss flavours, datasets or metrics."""
+    registries = cli_registries()
     registry = registries.kinds()[kind]
     if registries.failures:
         names = ", ".join(report.name for report in registries.failures)
@@ -115,7 +125,7 @@ def run(variant, resume_dir, dataset, recipe_file, assignments, epochs, steps, b
     from ganzoo.train import train
 
     overrides = cli_overrides(assignments, epochs, steps, batch_size, seed, device, precision, compile_, data_root)
-    registries = get_registries()
+    registries = cli_registries()
     if resume_dir is not None:
         fixed = {"--dataset": dataset, "--recipe": recipe_file, "--set": assignments or None, "--batch-size": batch_size,
                  "--seed": seed, "--out": out_dir, "--precision": precision, "--compile": compile_}
@@ -190,7 +200,7 @@ def bench(variants, dataset, steps, warmup, batch_size, device, precision, compi
 
     if steps <= 0 or warmup < 0:
         raise GanzooError("--steps must be greater than 0 and --warmup 0 or more.")
-    registries = get_registries()
+    registries = cli_registries()
     overrides = cli_overrides(assignments, None, None, batch_size, None, device, precision, compile_, data_root)
     console = Console(stderr=True)
     results = []
@@ -234,21 +244,14 @@ def eval_command(run_dir: Path, metric_names, count, seed, device, data_root, as
 
     if count <= 1:
         raise GanzooError(f"--n must be greater than 1, got {count}.")
-    registries = get_registries()
+    registries = cli_registries()
     names = [n.strip() for n in metric_names.split(",")] if metric_names else registries.metrics.names()
     metrics = {name: registries.metrics.get(name) for name in names}
-    checkpoint = run_dir / "checkpoints" / "last.safetensors"
-    tensors, metadata = load_checkpoint(checkpoint)
-    recipe = recipe_from_dict(metadata["recipe"], str(checkpoint))
     torch_device = resolve_device(device)
+    recipe, strategy, generator, _ = load_trained_generator(registries, run_dir, torch_device)
     console = Console(stderr=True)
-    loader = registries.datasets.get(recipe.data.name)
-    data = loader(root=resolve_data_root(data_root or recipe.data.root), image_size=EVALUATOR_IMAGE_SIZE,
-                  download=recipe.data.download).to(torch_device)
+    data = load_dataset(registries, recipe.data, image_size=EVALUATOR_IMAGE_SIZE, root=data_root).to(torch_device)
     evaluator = load_or_train_evaluator(data, log=console.print)
-    strategy = build_strategy(registries, recipe, metadata["num_classes"])
-    generator = build_generator(registries, recipe, strategy, metadata["image_shape"]).to(torch_device)
-    load_module(generator, tensors, "G", checkpoint)
     labels = torch.arange(count, device=torch_device) % data.num_classes if strategy.generator_conditional else None
     samples = generate(generator, count, recipe.model.latent_dim, labels, seed, torch_device)
     pick = torch.randperm(data.train_images.shape[0], generator=torch.Generator().manual_seed(seed))[:count].to(torch_device)
@@ -302,19 +305,19 @@ def compare(variants, dataset, epochs, steps, seeds, batch_size, count, metric_n
 
     if seeds <= 0 or count <= 1:
         raise GanzooError("--seeds must be at least 1 and --n at least 2.")
-    registries = get_registries()
+    registries = cli_registries()
     names = [n.strip() for n in metric_names.split(",")] if metric_names else registries.metrics.names()
     metrics = {name: registries.metrics.get(name) for name in names}
     overrides = cli_overrides(assignments, epochs, steps, batch_size, None, device, None, None, data_root)
-    for name in variants:  # fail on a typo before hours of training
-        if not (Path(name) / "checkpoints" / "last.safetensors").is_file():
-            resolve_recipe(registries, name, dataset, None, overrides)
+    # Resolve every recipe first: a typo fails now, not after hours of training.
+    recipes = [resolve_recipe(registries, name, dataset, None, overrides)[0] for name in variants
+               if not (Path(name) / "checkpoints" / "last.safetensors").is_file()]
     out_dir = out_dir or Path("runs") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
     out_dir.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True)
     torch_device = resolve_device(device or "auto")
-    data = registries.datasets.get(dataset)(root=resolve_data_root(data_root), image_size=EVALUATOR_IMAGE_SIZE,
-                                            download=True).to(torch_device)
+    data_config = recipes[0].data if recipes else DataConfig(name=dataset)
+    data = load_dataset(registries, data_config, image_size=EVALUATOR_IMAGE_SIZE, root=data_root).to(torch_device)
     evaluator = load_or_train_evaluator(data, log=console.print)
     make_recipe = compare_recipe_factory(registries, dataset, overrides, resolve_recipe, data.train_images.shape[0])
 
@@ -339,10 +342,36 @@ def compare(variants, dataset, epochs, steps, seeds, batch_size, count, metric_n
     console.print(f"wrote {out_dir}/report.md, report.json, grid.png, curves.png, progress-*.gif")
 
 
+@main.command("new-variant")
+@click.argument("name")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="Folder to write the files into (created if missing).")
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def new_variant(name: str, directory: Path, force: bool) -> None:
+    """Scaffold a new variant NAME: a single-file plugin, its test and a recipe.
+
+    Writes NAME.py (a working conditional variant to edit: loss strategy, options, hooks),
+    test_NAME.py (trains it on the built-in shapes dataset and checks that it learned) and
+    NAME-shapes.toml (its recipe). Nothing in ganzoo changes: load the file with --plugin.
+
+    \b
+    Example:
+      ganzoo new-variant my-gan --dir my_plugins
+      ganzoo --plugin my_plugins/my_gan.py run my-gan --dataset shapes
+      pytest my_plugins/test_my_gan.py
+    """
+    from ganzoo.scaffold import scaffold_variant
+
+    files = scaffold_variant(name, directory, cli_registries().variants.names(), overwrite=force)
+    plugin = files[0]
+    click.echo("wrote " + ", ".join(str(path) for path in files))
+    click.echo(f"next: ganzoo --plugin {plugin} run {name} --dataset shapes    (guide: docs/plugins.md)")
+
+
 @main.command()
 def plugins() -> None:
     """List loaded plugins, what each registered, and the ones that failed (with why)."""
-    registries = get_registries()
+    registries = cli_registries()
     table = Table(title="ganzoo plugins")
     for column in ("plugin", "source", "status"):
         table.add_column(column)
@@ -373,14 +402,8 @@ def sample(run_dir: Path, count, per_class, label, seed, device, out_file: Path)
     for name, value in (("--n", count), ("--per-class", per_class)):
         if value is not None and value <= 0:
             raise GanzooError(f"{name} must be greater than 0, got {value}.")
-    checkpoint = run_dir / "checkpoints" / "last.safetensors"
-    tensors, metadata = load_checkpoint(checkpoint)
-    registries = get_registries()
-    recipe = recipe_from_dict(metadata["recipe"], str(checkpoint))
-    strategy = build_strategy(registries, recipe, metadata["num_classes"])
     torch_device = resolve_device(device)
-    generator = build_generator(registries, recipe, strategy, metadata["image_shape"]).to(torch_device)
-    load_module(generator, tensors, "G", checkpoint)
+    recipe, strategy, generator, metadata = load_trained_generator(cli_registries(), run_dir, torch_device)
 
     num_classes = metadata["num_classes"]
     if strategy.generator_conditional:

@@ -18,18 +18,16 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torchvision.utils import make_grid, save_image
+from torchvision.utils import save_image
 
-from ganzoo.build import build_generator, build_strategy
-from ganzoo.checkpoint import load_checkpoint, load_module
-from ganzoo.config import Recipe, recipe_from_dict
+from ganzoo.build import load_trained_generator
+from ganzoo.config import Recipe
 from ganzoo.data import ImageData, to_unit_range
 from ganzoo.evaluator import Evaluator, eval_set
 from ganzoo.plugins import Registries
-from ganzoo.sampling import generate, grid_labels
+from ganzoo.sampling import GRID_COLUMNS, generate, grid_labels, is_points, preview_labels, render
 
 REAL_ROW = "real data (train vs test)"
-GRID_COLUMNS = 10
 
 
 @dataclass
@@ -57,19 +55,9 @@ def mean_std(values: list[float]) -> dict[str, float] | None:
     return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
 
 
-def load_generator(registries: Registries, run_dir: Path, device: torch.device):
-    checkpoint = run_dir / "checkpoints" / "last.safetensors"
-    tensors, metadata = load_checkpoint(checkpoint)
-    recipe = recipe_from_dict(metadata["recipe"], str(checkpoint))
-    strategy = build_strategy(registries, recipe, metadata["num_classes"])
-    generator = build_generator(registries, recipe, strategy, metadata["image_shape"]).to(device)
-    load_module(generator, tensors, "G", checkpoint)
-    return recipe, strategy, generator
-
-
 def evaluate_run(registries: Registries, run_dir: Path, evaluator: Evaluator, data: ImageData, metrics: dict,
                  count: int, seed: int, device: torch.device) -> dict[str, float | None]:
-    recipe, strategy, generator = load_generator(registries, run_dir, device)
+    recipe, strategy, generator, _ = load_trained_generator(registries, run_dir, device)
     labels = torch.arange(count, device=device) % data.num_classes if strategy.generator_conditional else None
     samples = generate(generator, count, recipe.model.latent_dim, labels, seed, device)
     evaluated = eval_set(evaluator, samples, labels, data)
@@ -97,17 +85,24 @@ def train_or_reuse(name: str, seed: int, out_dir: Path, make_recipe, train_fn) -
 
 def side_by_side_grid(registries: Registries, rows: list[VariantRow], num_classes: int, size: int, seed: int,
                       device: torch.device, path: Path) -> None:
-    """Each variant's first run: one row per class (conditional) or 100 samples, all from the same noise."""
+    """Each variant's first run: one row per class (conditional) or as many samples, all from the same noise.
+
+    2-D toy data gets a scatter plot per variant instead.
+    """
     panels = []
     for row in rows:
         if row.error or not row.runs:
             continue
-        recipe, strategy, generator = load_generator(registries, row.runs[0], device)
-        labels = grid_labels(num_classes, GRID_COLUMNS, device) if strategy.generator_conditional else None
-        images = generate(generator, num_classes * GRID_COLUMNS, recipe.model.latent_dim, labels, seed, device)
-        if images.shape[-1] != size:
+        recipe, strategy, generator, metadata = load_trained_generator(registries, row.runs[0], device)
+        if is_points(metadata["image_shape"]):
+            count, labels = preview_labels(num_classes, strategy.generator_conditional, metadata["image_shape"], device)
+        else:
+            count = num_classes * GRID_COLUMNS  # the same panel height for conditional and unconditional variants
+            labels = grid_labels(num_classes, GRID_COLUMNS, device) if strategy.generator_conditional else None
+        images = generate(generator, count, recipe.model.latent_dim, labels, seed, device)
+        if not is_points(images.shape[1:]) and images.shape[-1] != size:
             images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        panels.append(make_grid(images.cpu(), nrow=GRID_COLUMNS, normalize=True, value_range=(-1, 1), padding=2, pad_value=0.0))
+        panels.append(render(images, GRID_COLUMNS))
     if panels:
         gap = torch.ones(panels[0].shape[0], panels[0].shape[1], 8)
         joined = [item for panel in panels for item in (panel, gap)][:-1]

@@ -25,6 +25,7 @@ class DataConfig:
     root: str = ""  # empty: --data-root, else $GANZOO_DATA, else ~/.cache/ganzoo/datasets
     image_size: int = 28
     download: bool = True
+    path: str = ""  # a dataset's own folder, for loaders that read one (imagefolder: one subfolder per class)
 
 
 @dataclass
@@ -32,7 +33,7 @@ class ModelConfig:
     generator: str = "dcgan"
     discriminator: str = "dcgan"
     latent_dim: int = 100
-    conditioning: str = "input"  # for conditional variants: "input" or "hidden"
+    conditioning: str = "input"  # for conditional variants: "input", "hidden" or "batchnorm" (G: conditional BatchNorm, D: projection)
     generator_width: int = 64
     discriminator_width: int = 64
 
@@ -51,6 +52,7 @@ class TrainConfig:
     precision: str = "auto"  # auto (bf16 autocast where bf16 is native: CUDA, CPUs with AMX; else fp32) | fp32 | bf16
     compile: bool = False  # torch.compile G and D
     channels_last: bool = True  # on CUDA: NHWC memory format for the conv layers
+    ema_decay: float = 0.0  # > 0 (e.g. 0.999): keep an exponential moving average of G's weights for samples and evaluation
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 1000
@@ -78,7 +80,7 @@ POSITIVE = {
 }
 NON_NEGATIVE = {"train.epochs", "train.steps", "train.eval_every"}
 CHOICES = {
-    "model.conditioning": ("input", "hidden"),
+    "model.conditioning": ("input", "hidden", "batchnorm"),
     "train.precision": ("auto", "fp32", "bf16"),
 }
 
@@ -147,6 +149,8 @@ def validate(recipe: Recipe) -> None:
                 raise GanzooError(f"{key} must be 0 or more, got {value!r}.")
             if key in CHOICES and value not in CHOICES[key]:
                 raise GanzooError(f"{key} must be one of {', '.join(CHOICES[key])}; got {value!r}.")
+    if not 0.0 <= recipe.train.ema_decay < 1.0:
+        raise GanzooError(f"train.ema_decay must be in [0, 1) (0 turns the EMA generator off), got {recipe.train.ema_decay!r}.")
     if recipe.train.steps == 0 and recipe.train.epochs == 0:
         raise GanzooError("the training budget is zero: set train.epochs or train.steps (--epochs N / --steps N) above 0.")
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-
-from ganzoo.errors import GanzooError
-from ganzoo.hookspecs import hookimpl
 
 DATA_ROOT_ENV = "GANZOO_DATA"
 DEFAULT_DATA_ROOT = Path.home() / ".cache" / "ganzoo" / "datasets"
@@ -35,24 +33,25 @@ class ImageData:
     test_images: torch.Tensor
     test_labels: torch.Tensor
     num_classes: int
+    class_names: tuple[str, ...] | None = None  # for datasets whose classes have names (image folders)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.train_images.shape[1:])  # type: ignore[return-value]
 
+    def exact_evaluator(self):
+        """An evaluator known in closed form (the 2-D toy mixtures), or None: ganzoo then trains one."""
+        return None
+
     def to(self, device: torch.device | str) -> ImageData:
-        return ImageData(
-            self.name,
-            self.train_images.to(device),
-            self.train_labels.to(device),
-            self.test_images.to(device),
-            self.test_labels.to(device),
-            self.num_classes,
-        )
+        tensors = ("train_images", "train_labels", "test_images", "test_labels")
+        return dataclasses.replace(self, **{name: getattr(self, name).to(device) for name in tensors})
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float [-1, 1], the generators' Tanh range."""
+    """uint8 [0, 255] -> float [-1, 1], the generators' Tanh range. Float data (toy points) is already there."""
+    if images.is_floating_point():
+        return images.float()
     return images.float().div_(127.5).sub_(1.0)
 
 
@@ -67,42 +66,3 @@ def resize_uint8(images: torch.Tensor, size: int) -> torch.Tensor:
         return images
     resized = F.interpolate(images.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return resized.round().clamp(0, 255).to(torch.uint8)
-
-
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-def load_mnist(root: Path, image_size: int = 28, download: bool = True) -> ImageData:
-    """MNIST handwritten digits: 60,000 train / 10,000 test, 10 classes, 1x28x28 (torchvision layout)."""
-    from torchvision.datasets import MNIST
-
-    raw = root / "MNIST" / "raw"
-    missing = [name for name in MNIST_FILES if not (raw / name).exists() and not (raw / f"{name}.gz").exists()]
-    if missing and not download:
-        raise GanzooError(_mnist_missing(root, raw, "downloading is off"))
-    try:
-        train = MNIST(str(root), train=True, download=bool(missing))
-        test = MNIST(str(root), train=False, download=False)
-    except (OSError, RuntimeError) as error:
-        raise GanzooError(_mnist_missing(root, raw, str(error).strip().splitlines()[0] if str(error) else type(error).__name__)) from error
-    return ImageData(
-        name="mnist",
-        train_images=resize_uint8(train.data.unsqueeze(1), image_size),
-        train_labels=train.targets.long(),
-        test_images=resize_uint8(test.data.unsqueeze(1), image_size),
-        test_labels=test.targets.long(),
-        num_classes=10,
-    )
-
-
-def _mnist_missing(root: Path, raw: Path, reason: str) -> str:
-    return (
-        f"MNIST could not be loaded from data root {root} ({reason}). Put the four complete IDX files "
-        f"({', '.join(MNIST_FILES)}) in {raw}/, or point --data-root / ${DATA_ROOT_ENV} at a folder that "
-        f"has MNIST/raw/ inside it, or run once with network access so torchvision can download them."
-    )
-
-
-@hookimpl
-def ganzoo_datasets():
-    return {"mnist": load_mnist}

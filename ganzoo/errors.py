@@ -13,13 +13,15 @@ class GanzooError(Exception):
 class UnknownNameError(GanzooError, KeyError):
     """A name that is not in a registry (or a recipe key that does not exist)."""
 
-    def __init__(self, kind: str, name: str, valid: Iterable[str]):
+    def __init__(self, kind: str, name: str, valid: Iterable[str], hint: str = ""):
         valid = sorted(valid)
         message = f"unknown {kind} {name!r}."
         close = difflib.get_close_matches(name, valid, n=1)
         if close:
             message += f" Did you mean {close[0]!r}?"
         message += f" Valid {kind}s: {', '.join(valid) if valid else '(none registered)'}."
+        if hint:
+            message += f" {hint}"
         super().__init__(message)
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message

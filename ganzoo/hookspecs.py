@@ -1,14 +1,16 @@
 """The plugin author's reference: every hook ganzoo calls.
 
 A plugin is a module (or object) with functions decorated by `ganzoo.hookimpl` whose names match the
-specs below. Packaged plugins register an entry point in the ``ganzoo`` group::
+specs below. A single file loads with ``ganzoo --plugin FILE.py`` (or from a folder listed in
+``$GANZOO_PLUGINS_DIR``); packaged plugins register an entry point in the ``ganzoo`` group::
 
     [project.entry-points.ganzoo]
     myvariant = "my_package.my_module"
 
-ganzoo's own architectures and datasets, and its five built-in variants (``plugins/``), are implemented
-through these same hooks. Each hook returns new entries; a name already taken by another plugin is an
-error that names both plugins.
+ganzoo's own architectures, loss flavours and datasets, and its five built-in variants (``plugins/``),
+are implemented through these same hooks. Each hook returns new entries; a name already taken by
+another plugin is an error that names both plugins, and that plugin is left out. The guide, with a
+tutorial and this reference, is ``docs/plugins.md``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pluggy
 if TYPE_CHECKING:
     from torch import nn
 
+    from ganzoo.adversarial import AdversarialLoss
     from ganzoo.data import ImageData
     from ganzoo.losses import LossStrategy
     from ganzoo.variant import Variant
@@ -38,10 +41,12 @@ def ganzoo_generators() -> Mapping[str, Callable[..., nn.Module]]:
     ``latent_dim: int, num_classes: int, image_shape: tuple[int, int, int], conditioning: str, width: int``
     and returns an ``nn.Module`` whose ``forward(z, labels=None)`` maps noise ``(B, latent_dim)`` (and,
     when ``conditioning != "none"``, int64 labels ``(B,)``) to images ``(B, C, H, W)`` in ``[-1, 1]``.
-    ``conditioning`` is ``"none"``, ``"input"`` (label joined to the noise) or ``"hidden"`` (label
-    embedded into a hidden layer); ``width`` scales the layers. Raise ``ganzoo.GanzooError`` for an
-    image size the architecture cannot produce. Subclassing ``ganzoo.models.Generator`` gives the
-    conditioning for free. The constructor's docstring's first line is its description.
+    ``conditioning`` is ``"none"``, ``"input"`` (label joined to the noise), ``"hidden"`` (label
+    embedded into a hidden layer) or ``"batchnorm"`` (conditional BatchNorm); ``width`` scales the
+    layers. Raise ``ganzoo.GanzooError`` for an image size the architecture cannot produce.
+    Subclassing ``ganzoo.models.Generator`` (set ``self.body``) gives every conditioning for free.
+    The constructor declares ``image_sizes``, a tuple of the square sides it supports (``()``: any),
+    at which the registry tests build it; its docstring's first line is its description.
     """
 
 
@@ -54,8 +59,11 @@ def ganzoo_discriminators() -> Mapping[str, Callable[..., nn.Module]]:
     width: int`` and returns an ``nn.Module`` whose ``forward(x, labels=None)`` returns raw logits
     ``(B, out_features)`` (never probabilities: losses apply the sigmoid/softmax themselves).
     ``out_features`` is chosen by the loss strategy (1 for real/fake, N for SGAN, 1 + N for ACGAN).
-    Modules built on ``ganzoo.models.Discriminator`` also accept ``return_features=True`` and then
-    return ``(logits, features)``, which feature matching needs.
+    ``conditioning`` is as for generators; ``"hidden"`` and ``"batchnorm"`` mean a projection
+    discriminator. Modules built on ``ganzoo.models.Discriminator`` (set ``self.features``, then call
+    ``self.build_head(feature_dim)``) get every conditioning for free, and also accept
+    ``return_features=True``, returning ``(logits, features)``, which feature matching needs. The
+    constructor declares ``image_sizes`` as generators do.
     """
 
 
@@ -66,7 +74,23 @@ def ganzoo_losses() -> Mapping[str, type[LossStrategy]]:
     A loss strategy computes the discriminator's and the generator's losses for one step and the
     numbers to log; the training loop owns backward passes, optimizers, devices and logging. Options
     come from the recipe's ``[loss]`` table and are validated against the strategy's ``Options``
-    dataclass. See ``ganzoo.losses.LossStrategy`` for the methods to implement.
+    dataclass (subclass ``ganzoo.AdversarialOptions``, which brings ``adversarial`` and ``gp_weight``).
+    Implement ``discriminator_loss(discriminator, batch)`` and ``generator_loss(discriminator, batch)``,
+    each returning a ``ganzoo.StepLosses``; build the real/fake terms with ``self.adversarial_d_loss``
+    and ``self.adversarial_g_loss`` so that every adversarial flavour works. See
+    ``ganzoo.losses.LossStrategy`` for the optional methods (``setup``, ``evaluate``, ...).
+    """
+
+
+@hookspec
+def ganzoo_adversarial_losses() -> Mapping[str, type[AdversarialLoss]]:
+    """Return adversarial loss flavours (subclasses of ``ganzoo.AdversarialLoss``) by name.
+
+    A flavour turns real/fake logits into losses: ``real(logits)`` and ``fake(logits)`` for D,
+    ``generator(logits)`` for G, each a mean over the batch, and optionally ``penalty(critic, real,
+    fake)``, an extra D loss computed through D (WGAN-GP's gradient penalty). It is constructed as
+    ``Flavour(gp_weight=...)``; ``threshold`` is the logit above which D "says real" in the logged
+    accuracy. Any variant uses the one named by the recipe's ``loss.adversarial``.
     """
 
 
@@ -74,10 +98,12 @@ def ganzoo_losses() -> Mapping[str, type[LossStrategy]]:
 def ganzoo_datasets() -> Mapping[str, Callable[..., ImageData]]:
     """Return dataset loaders by name.
 
-    Each loader is called as ``loader(root: pathlib.Path, image_size: int, download: bool)`` and
-    returns a ``ganzoo.data.ImageData``: uint8 train/test images ``(N, C, H, W)`` at ``image_size``
-    and int64 labels. Raise ``ganzoo.GanzooError`` saying where to put the files when they are
-    missing and cannot be downloaded.
+    Each loader is called as ``loader(root: pathlib.Path, image_size: int, download: bool)``, plus
+    ``path=pathlib.Path`` when the recipe sets ``data.path`` (a folder of the dataset's own, as for
+    ``imagefolder``), and returns a ``ganzoo.data.ImageData``: uint8 train/test images ``(N, C, H, W)``
+    at ``image_size`` and int64 labels. Raise ``ganzoo.GanzooError`` saying where to put the files
+    when they are missing and cannot be downloaded. A loader may carry ``recipe_defaults``, a dict of
+    dotted recipe keys (``{"data.image_size": 32}``) that apply under any recipe on this dataset.
     """
 
 
@@ -87,8 +113,8 @@ def ganzoo_metrics() -> Mapping[str, Callable[..., float | None]]:
 
     Each metric is called with a ``ganzoo.metrics.EvalSet`` (evaluator features and class probabilities
     of the evaluated images, the requested labels for conditional samples, the real test split's
-    features) and returns a float, or ``None`` where it does not apply. Its docstring's first line is
-    its description in ``ganzoo list metrics``.
+    features, the dataset) and returns a float, or ``None`` where it does not apply (e.g. a metric for
+    one kind of dataset). Its docstring's first line is its description in ``ganzoo list metrics``.
     """
 
 
@@ -96,9 +122,10 @@ def ganzoo_metrics() -> Mapping[str, Callable[..., float | None]]:
 def ganzoo_variants() -> Iterable[Variant]:
     """Return the GAN variants this plugin adds (``ganzoo.Variant`` objects).
 
-    A variant names its loss strategy; ``ganzoo run NAME`` trains it with the recipe
-    ``NAME-DATASET.toml`` found in a recipe directory (see ``ganzoo_recipe_dirs``), or with the
-    defaults when there is none.
+    A variant names its loss strategy (several variants may share one) and may carry ``defaults``,
+    recipe values by dotted key for any dataset. ``ganzoo run NAME`` trains it with the recipe
+    ``NAME-DATASET.toml`` found in a recipe directory (see ``ganzoo_recipe_dirs``) on top of those
+    defaults, or with the defaults alone when there is none.
     """
 
 

@@ -2,7 +2,9 @@
 
 A loss strategy turns one batch into the discriminator's loss and the generator's loss, plus detached
 numbers to log. It never calls ``backward`` or steps an optimizer: the training loop does that, in one
-place, so mixed precision and DistributedDataParallel apply to every variant alike.
+place, so mixed precision and DistributedDataParallel apply to every variant alike. Its real/fake term
+goes through the recipe's adversarial flavour (``ganzoo.adversarial``), so every variant can train with
+the non-saturating, hinge, least-squares or WGAN-GP loss.
 
 Everything works on logits: ``binary_cross_entropy_with_logits`` and ``cross_entropy`` apply the
 sigmoid/softmax themselves (a Sigmoid before BCELoss or a Softmax before CrossEntropyLoss is a bug).
@@ -14,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from ganzoo.adversarial import AdversarialLoss, Critic, NonSaturating
+from ganzoo.errors import GanzooError
 
 if TYPE_CHECKING:
     from ganzoo.data import ImageData
@@ -58,8 +62,18 @@ class SetupContext:
 
 
 @dataclass
-class NoOptions:
-    """A strategy without options."""
+class AdversarialOptions:
+    """The options every strategy has; a strategy's own ``Options`` subclass this dataclass.
+
+    adversarial: the loss flavour of the real/fake term (``ganzoo list adversarial``: bce, hinge, lsgan, wgan-gp).
+    gp_weight: the gradient-penalty weight, for flavours with a penalty (wgan-gp).
+    """
+
+    adversarial: str = "bce"
+    gp_weight: float = 10.0
+
+
+NoOptions = AdversarialOptions  # a strategy without options of its own
 
 
 class LossStrategy:
@@ -72,13 +86,14 @@ class LossStrategy:
         discriminator_conditional: D receives the labels too (CGAN); ACGAN's D predicts them instead.
     """
 
-    Options: ClassVar[type] = NoOptions
+    Options: ClassVar[type] = AdversarialOptions
     generator_conditional: ClassVar[bool] = False
     discriminator_conditional: ClassVar[bool] = False
 
-    def __init__(self, options: Any, num_classes: int):
+    def __init__(self, options: Any, num_classes: int, adversarial: AdversarialLoss | None = None):
         self.options = options
         self.num_classes = num_classes
+        self.adversarial = adversarial or NonSaturating()  # ganzoo.build passes the recipe's flavour
 
     def discriminator_outputs(self) -> int:
         """How many logits D returns per image (1 for real/fake)."""
@@ -98,25 +113,43 @@ class LossStrategy:
         """Numbers to report at evaluation steps and at the end (e.g. test accuracy); none by default."""
         return {}
 
+    def adversarial_d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, critic: Critic | None = None,
+                           batch: Batch | None = None, extra_negatives: torch.Tensor | None = None) -> StepLosses:
+        """D's real/fake term in the recipe's flavour, logging D's accuracy.
+
+        Flavours with a penalty (wgan-gp) evaluate it through ``critic`` (images -> real/fake logits) on
+        ``batch.real`` and ``batch.fake``; pass both whenever the flavour may need them.
+        ``extra_negatives``: logits of other inputs D must call fake (CGAN's real images with wrong
+        labels); they share the fake term's weight with G's samples: fake(G) / 2 + fake(extra) / 2.
+        """
+        fake_term = self.adversarial.fake(fake_logits)
+        if extra_negatives is not None:
+            fake_term = 0.5 * (fake_term + self.adversarial.fake(extra_negatives))
+        loss = self.adversarial.real(real_logits) + fake_term
+        logs = {"d_accuracy": real_fake_accuracy(real_logits, fake_logits, self.adversarial.threshold)}
+        if type(self.adversarial).penalty is not AdversarialLoss.penalty and (critic is None or batch is None):
+            raise GanzooError(f"the {type(self.adversarial).__name__} loss flavour adds a penalty computed through D, and "
+                              f"this variant's loss does not pass D to it. Set loss.adversarial to another flavour "
+                              f"(ganzoo list adversarial).")
+        if critic is not None and batch is not None:
+            penalty = self.adversarial.penalty(critic, batch.real, batch.fake)
+            if penalty is not None:
+                loss = loss + penalty
+                logs["penalty"] = penalty.detach()
+        return StepLosses(loss, logs)
+
+    def adversarial_g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        """G's real/fake term in the recipe's flavour."""
+        return self.adversarial.generator(fake_logits)
+
     def discriminate(self, discriminator: nn.Module, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """D's logits, passing labels only to a conditional discriminator."""
         return discriminator(images, labels) if self.discriminator_conditional else discriminator(images)
 
 
-def bce_logits(logits: torch.Tensor, target: float) -> torch.Tensor:
-    """Binary cross-entropy of real/fake logits against a constant target (1 real, 0 fake)."""
-    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
-
-
-def real_fake_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> StepLosses:
-    """The standard discriminator loss BCE(D(x), 1) + BCE(D(G(z)), 0), logging D's real/fake accuracy."""
-    loss = bce_logits(real_logits, 1.0) + bce_logits(fake_logits, 0.0)
-    return StepLosses(loss, {"d_accuracy": real_fake_accuracy(real_logits, fake_logits)})
-
-
-def real_fake_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Share of real images called real and fake images called fake (logit > 0 means real)."""
-    correct = (real_logits > 0).float().sum() + (fake_logits <= 0).float().sum()
+def real_fake_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor, threshold: float = 0.0) -> torch.Tensor:
+    """Share of real images called real and fake images called fake (logit > threshold means real)."""
+    correct = (real_logits > threshold).float().sum() + (fake_logits <= threshold).float().sum()
     return (correct / (real_logits.numel() + fake_logits.numel())).detach()
 
 

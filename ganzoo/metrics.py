@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ganzoo.data import ImageData
 from ganzoo.hookspecs import hookimpl
 
 
@@ -27,6 +28,7 @@ class EvalSet:
     real_features: torch.Tensor  # (M, F) features of the real test split
     num_classes: int
     cas: Callable[[], float] | None = None  # trains a classifier on the evaluated images, tests on real data
+    data: ImageData | None = None  # the dataset, for metrics that know its structure (e.g. a toy's modes)
 
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:

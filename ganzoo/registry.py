@@ -33,8 +33,9 @@ def describe(obj: Any) -> str:
 class Registry(Generic[T]):
     """A mapping from names to constructors (or objects) of one kind, e.g. generators."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, hint: str = ""):
         self.kind = kind
+        self.hint = hint  # added to the error for an unknown name
         self._entries: dict[str, Entry[T]] = {}
 
     def add(self, name: str, value: T, *, description: str | None = None, plugin: str = "?") -> None:
@@ -59,7 +60,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            raise UnknownNameError(self.kind, name, self._entries) from None
+            raise UnknownNameError(self.kind, name, self._entries, self.hint) from None
 
     def get(self, name: str) -> T:
         return self.entry(name).value

@@ -1,4 +1,7 @@
-"""Drawing images from a generator, and writing them as grids (.png) or arrays (.npz)."""
+"""Drawing images from a generator, and writing them as grids (.png) or arrays (.npz).
+
+2-D points (the toy mixtures' "images" of shape (2, 1, 1)) are drawn as scatter plots instead of grids.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,31 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torchvision.utils import save_image
+from torchvision.utils import make_grid, save_image
 
 from ganzoo.data import to_uint8
+
+GRID_COLUMNS = 10
+UNCONDITIONAL_GRID_SIZE = 100
+SCATTER_POINTS = 2000
+SCATTER_SIZE = 256
+
+
+def is_points(image_shape) -> bool:
+    """Whether samples of this shape (C, H, W) are 2-D points rather than images."""
+    return tuple(image_shape) == (2, 1, 1)
+
+
+def preview_labels(num_classes: int, conditional: bool, image_shape, device: torch.device | str = "cpu") -> tuple[int, torch.Tensor | None]:
+    """How many samples a preview shows and their labels: one row per class for a conditional G, else
+    100 images; 2,000 points for 2-D toy data (labels cycling over the classes when conditional)."""
+    if is_points(image_shape):
+        labels = torch.arange(SCATTER_POINTS, device=device) % num_classes if conditional else None
+        return SCATTER_POINTS, labels
+    if conditional:
+        labels = grid_labels(num_classes, GRID_COLUMNS, device)
+        return labels.numel(), labels
+    return UNCONDITIONAL_GRID_SIZE, None
 
 
 def grid_labels(num_classes: int, per_class: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -45,12 +70,35 @@ def generate(
         generator.train(was_training)
 
 
+def scatter(points: torch.Tensor, size: int = SCATTER_SIZE) -> torch.Tensor:
+    """A (3, size, size) picture in [0, 1] of points in [-1, 1]²: dark dots on white, with the axes in grey."""
+    canvas = torch.ones(3, size, size)
+    canvas[:, size // 2, :] = canvas[:, :, size // 2] = 0.85
+    xy = ((points.detach().float().cpu().flatten(1)[:, :2] + 1) / 2 * (size - 1)).round().long()
+    inside = ((xy >= 0) & (xy < size)).all(dim=1)
+    x, y = xy[inside, 0], (size - 1) - xy[inside, 1]  # y grows upwards
+    for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):  # 2x2 dots
+        canvas[:, (y + dy).clamp(max=size - 1), (x + dx).clamp(max=size - 1)] = torch.tensor([[0.1], [0.2], [0.6]])
+    return canvas
+
+
+def render(images: torch.Tensor, columns: int) -> torch.Tensor:
+    """A (3, H, W) picture in [0, 1]: a grid of images in [-1, 1], or a scatter plot of 2-D points."""
+    if is_points(images.shape[1:]):
+        return scatter(images)
+    return make_grid(images.float().cpu(), nrow=columns, normalize=True, value_range=(-1.0, 1.0), padding=2)
+
+
 def save_grid(images: torch.Tensor, path: Path, columns: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(images.float().cpu(), str(path), nrow=columns, normalize=True, value_range=(-1.0, 1.0), padding=2)
+    save_image(render(images, columns), str(path))
 
 
 def save_npz(images: torch.Tensor, labels: torch.Tensor, path: Path) -> None:
-    """``images`` uint8 (N, C, H, W) in 0..255 and ``labels`` int64 (-1 for unconditional samples)."""
+    """``images`` uint8 (N, C, H, W) in 0..255 (2-D points: float32 (N, 2)) and ``labels`` int64 (-1 when unconditional)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, images=to_uint8(images).cpu().numpy(), labels=labels.to(torch.int64).cpu().numpy())
+    if is_points(images.shape[1:]):
+        arrays = {"points": images.detach().float().flatten(1).cpu().numpy()}
+    else:
+        arrays = {"images": to_uint8(images).cpu().numpy()}
+    np.savez_compressed(path, **arrays, labels=labels.to(torch.int64).cpu().numpy())

@@ -8,6 +8,7 @@ Numbers are moved to the host only every ``log_every`` steps, so the device is n
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -33,7 +34,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ganzoo import __version__
-from ganzoo.build import build_discriminator, build_generator, build_strategy
+from ganzoo.build import build_discriminator, build_generator, build_strategy, load_dataset
 from ganzoo.checkpoint import (
     load_checkpoint,
     module_tensors,
@@ -43,16 +44,14 @@ from ganzoo.checkpoint import (
     save_checkpoint,
 )
 from ganzoo.config import Recipe, dumps_toml
-from ganzoo.data import ImageData, resolve_data_root, to_unit_range
+from ganzoo.data import ImageData, to_unit_range
 from ganzoo.device import autocast_for, resolve_device
 from ganzoo.distributed import DistributedContext, init_distributed
 from ganzoo.errors import GanzooError
 from ganzoo.losses import Batch, LossStrategy, SetupContext
 from ganzoo.plugins import Registries, get_registries
-from ganzoo.sampling import generate, grid_labels, save_grid
+from ganzoo.sampling import GRID_COLUMNS, generate, preview_labels, save_grid
 
-GRID_COLUMNS = 10
-UNCONDITIONAL_GRID_SIZE = 100
 CHECKPOINT_NAME = "last.safetensors"
 
 
@@ -77,12 +76,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def load_data(registries: Registries, recipe: Recipe, device: torch.device) -> ImageData:
-    loader = registries.datasets.get(recipe.data.name)
-    data = loader(root=resolve_data_root(recipe.data.root), image_size=recipe.data.image_size, download=recipe.data.download)
-    return data.to(device)
 
 
 def adam(parameters, lr: float, recipe: Recipe, device: torch.device) -> torch.optim.Adam:
@@ -152,6 +145,23 @@ class StopOnSignal:
             signal.signal(signum, handler)
 
 
+class ExponentialAverage:
+    """A moving average of a module's weights (``decay`` per step); buffers (BatchNorm statistics) are copied.
+
+    Samples from an averaged generator are usually better than from the last weights (Karras et al.
+    2018; Yazıcı et al. 2019), at no cost to training.
+    """
+
+    def __init__(self, source: nn.Module, average: nn.Module, decay: float):
+        self.source, self.average, self.decay = source, average.requires_grad_(False), decay
+
+    @torch.no_grad()
+    def update(self) -> None:
+        torch._foreach_lerp_(list(self.average.parameters()), list(self.source.parameters()), 1.0 - self.decay)
+        for average, current in zip(self.average.buffers(), self.source.buffers()):
+            average.copy_(current)
+
+
 @dataclass
 class Trainer:
     """Everything one training step needs, assembled from a recipe by ``build_trainer``.
@@ -172,6 +182,7 @@ class Trainer:
     discriminator_for_g: nn.Module
     device: torch.device
     precision: str
+    ema: ExponentialAverage | None = None
 
     def step(self, real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         """One discriminator step and one generator step; returns detached numbers to log (no host sync)."""
@@ -196,6 +207,8 @@ class Trainer:
         optimizer_g.zero_grad(set_to_none=True)
         g_out.loss.backward()
         optimizer_g.step()
+        if self.ema is not None:
+            self.ema.update()
         self.discriminator_for_g.requires_grad_(True)
         return {name: value.detach().float() for name, value in
                 {"d_loss": d_out.loss, "g_loss": g_out.loss, **d_out.logs, **g_out.logs}.items()}
@@ -206,7 +219,7 @@ def build_trainer(recipe: Recipe, registries: Registries, device: torch.device, 
     """Load the data onto ``device`` and assemble G, D, the loss strategy and the optimizers."""
     cfg = recipe.train
     seed_everything(cfg.seed)  # the same initial weights on every rank
-    data = load_data(registries, recipe, device)
+    data = load_dataset(registries, recipe.data).to(device)
     strategy = build_strategy(registries, recipe, data.num_classes)
     generator = build_generator(registries, recipe, strategy, data.image_shape).to(device)
     discriminator = build_discriminator(registries, recipe, strategy, data.image_shape).to(device)
@@ -215,6 +228,10 @@ def build_trainer(recipe: Recipe, registries: Registries, device: torch.device, 
     if device.type == "cuda" and cfg.channels_last:
         for module in modules.values():
             module.to(memory_format=torch.channels_last)
+    ema = None
+    if cfg.ema_decay > 0:
+        modules["G_ema"] = copy.deepcopy(generator)
+        ema = ExponentialAverage(generator, modules["G_ema"], cfg.ema_decay)
     optimizers = {
         "optim.G": adam(generator.parameters(), cfg.lr_generator, recipe, device),
         "optim.D": adam(discriminator.parameters(), cfg.lr_discriminator, recipe, device),
@@ -229,7 +246,7 @@ def build_trainer(recipe: Recipe, registries: Registries, device: torch.device, 
         step_discriminator = DistributedDataParallel(step_discriminator, device_ids=device_ids)
         torch.manual_seed(cfg.seed + distributed.rank)  # different noise on every rank
     return Trainer(recipe, data, strategy, modules, optimizers, step_generator, step_discriminator,
-                   discriminator_for_g, device, cfg.precision)
+                   discriminator_for_g, device, cfg.precision, ema)
 
 
 def train(
@@ -289,7 +306,8 @@ def _train(recipe, run_dir, registries, console, show_progress, resume, device, 
     metrics = MetricsLog(run_dir / "metrics.jsonl", keep_until_step=start_step if resume else None) if main_process else NullLog()
     metadata = {"ganzoo_version": __version__, "variant": recipe.variant, "recipe": recipe.to_dict(),
                 "num_classes": data.num_classes, "image_shape": list(data.image_shape)}
-    grid_inputs = grid_labels(data.num_classes, GRID_COLUMNS, device) if strategy.generator_conditional else None
+    preview_count, preview_inputs = preview_labels(data.num_classes, strategy.generator_conditional, data.image_shape, device)
+    sampling_generator = modules.get("G_ema", modules["G"])  # samples and evaluations use the EMA weights when kept
     eval_every = cfg.eval_every or cfg.sample_every
 
     def snapshot(step: int) -> None:
@@ -315,8 +333,7 @@ def _train(recipe, run_dir, registries, console, show_progress, resume, device, 
 
     def write_grid(step: int) -> None:
         if main_process:
-            count = grid_inputs.numel() if grid_inputs is not None else UNCONDITIONAL_GRID_SIZE
-            images = generate(modules["G"], count, recipe.model.latent_dim, grid_inputs, seed=cfg.seed, device=device)
+            images = generate(sampling_generator, preview_count, recipe.model.latent_dim, preview_inputs, seed=cfg.seed, device=device)
             save_grid(images, run_dir / "samples" / f"step_{step:07d}.png", GRID_COLUMNS)
 
     sample_metrics = SampleMetrics(registries, recipe, device, console.print) if cfg.eval_metrics and main_process else None
@@ -324,7 +341,7 @@ def _train(recipe, run_dir, registries, console, show_progress, resume, device, 
     def evaluate(step: int) -> dict[str, float]:
         results = strategy.evaluate(modules["D"], data) if main_process else {}
         if sample_metrics is not None:
-            results.update(sample_metrics(modules["G"], strategy.generator_conditional))
+            results.update(sample_metrics(sampling_generator, strategy.generator_conditional))
         if results:
             metrics.write({"kind": "eval", "step": step, "epoch": round(step / steps_per_epoch, 4), **results})
         return results
@@ -405,9 +422,7 @@ class SampleMetrics:
         from ganzoo.evaluator import EVALUATOR_IMAGE_SIZE, load_or_train_evaluator
 
         self.metrics = {name: registries.metrics.get(name) for name in recipe.train.eval_metrics}
-        loader = registries.datasets.get(recipe.data.name)
-        self.data = loader(root=resolve_data_root(recipe.data.root), image_size=EVALUATOR_IMAGE_SIZE,
-                           download=recipe.data.download).to(device)
+        self.data = load_dataset(registries, recipe.data, image_size=EVALUATOR_IMAGE_SIZE).to(device)
         self.evaluator = load_or_train_evaluator(self.data, log=log)
         self.recipe, self.device = recipe, device
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -11,9 +13,13 @@ class Variant:
 
     name: what users type (``ganzoo run NAME``).
     description: one line for ``ganzoo list variants``.
-    loss: the name of its loss strategy in the ``losses`` registry.
+    loss: the name of its loss strategy in the ``losses`` registry (several variants may share one).
+    defaults: recipe values for this variant on any dataset, by dotted key (e.g.
+        ``{"model.discriminator": "sngan", "loss.adversarial": "hinge"}``); a dataset's defaults, a
+        recipe file and the command line override them.
     """
 
     name: str
     description: str
     loss: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)

@@ -1,7 +1,7 @@
 """ACGAN (Odena, Olah & Shlens 2017): D has a real/fake logit and N class logits; G is conditional.
 
 D minimises L_S + L_C, G minimises L_C - L_S, with L_S in its non-saturating form for G
-(BCE(D_s(G(z, c)), 1) instead of -BCE(D_s(G(z, c)), 0)). Implementations differ on whether D's class
+(BCE(D_s(G(z, c)), 1) instead of -BCE(D_s(G(z, c)), 0)); ``loss.adversarial`` picks another flavour for L_S. Implementations differ on whether D's class
 head also learns from fakes; ``class_loss_on_fakes`` chooses (the paper and the PyTorch-GAN seed: yes).
 """
 
@@ -9,24 +9,16 @@ from dataclasses import dataclass
 
 import torch.nn.functional as F
 
-from ganzoo import (
-    LossStrategy,
-    StepLosses,
-    Variant,
-    bce_logits,
-    class_accuracy,
-    hookimpl,
-    real_fake_accuracy,
-)
+from ganzoo import AdversarialOptions, LossStrategy, StepLosses, Variant, class_accuracy, hookimpl
 
 
 @dataclass
-class ACGANOptions:
+class ACGANOptions(AdversarialOptions):
     class_loss_on_fakes: bool = True
 
 
 class ACGANLoss(LossStrategy):
-    """ACGAN loss: D = BCE real/fake + CE class (on reals, and on fakes if set); G = BCE(fake, 1) + CE(fake class)."""
+    """ACGAN loss: D = real/fake term + CE class (on reals, and on fakes if set); G = G's real/fake term + CE(fake class)."""
 
     Options = ACGANOptions
     generator_conditional = True
@@ -37,20 +29,20 @@ class ACGANLoss(LossStrategy):
     def discriminator_loss(self, discriminator, batch):
         real = discriminator(batch.real)
         fake = discriminator(batch.fake)
-        source_loss = bce_logits(real[:, 0], 1.0) + bce_logits(fake[:, 0], 0.0)
+        source = self.adversarial_d_loss(real[:, 0], fake[:, 0], lambda images: discriminator(images)[:, 0], batch)
         class_loss = F.cross_entropy(real[:, 1:], batch.labels)
         if self.options.class_loss_on_fakes:
             class_loss = class_loss + F.cross_entropy(fake[:, 1:], batch.fake_labels)
         logs = {
-            "d_accuracy": real_fake_accuracy(real[:, 0], fake[:, 0]),
+            **source.logs,
             "real_class_accuracy": class_accuracy(real[:, 1:], batch.labels),
             "fake_class_accuracy": class_accuracy(fake[:, 1:], batch.fake_labels),
         }
-        return StepLosses(source_loss + class_loss, logs)
+        return StepLosses(source.loss + class_loss, logs)
 
     def generator_loss(self, discriminator, batch):
         fake = discriminator(batch.fake)
-        return StepLosses(bce_logits(fake[:, 0], 1.0) + F.cross_entropy(fake[:, 1:], batch.fake_labels))
+        return StepLosses(self.adversarial_g_loss(fake[:, 0]) + F.cross_entropy(fake[:, 1:], batch.fake_labels))
 
 
 @hookimpl

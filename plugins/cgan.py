@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, hookimpl, real_fake_accuracy, real_fake_loss
+from ganzoo import AdversarialOptions, LossStrategy, StepLosses, Variant, hookimpl
 
 
 @dataclass
-class CGANOptions:
+class CGANOptions(AdversarialOptions):
     matching_aware: bool = False
 
 
@@ -25,7 +25,7 @@ def wrong_labels(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
 
 
 class CGANLoss(LossStrategy):
-    """Conditional GAN loss; matching-aware: D loss = BCE(real,1) + [BCE(fake,0) + BCE(real+wrong label,0)]/2."""
+    """Conditional GAN loss; matching-aware: D loss = real(x, y) + [fake(G(z, y')) + fake(x, wrong y)]/2."""
 
     Options = CGANOptions
     generator_conditional = True
@@ -34,15 +34,16 @@ class CGANLoss(LossStrategy):
     def discriminator_loss(self, discriminator, batch):
         real = discriminator(batch.real, batch.labels)
         fake = discriminator(batch.fake, batch.fake_labels)
-        if not self.options.matching_aware:
-            return real_fake_loss(real, fake)
-        mismatched = discriminator(batch.real, wrong_labels(batch.labels, self.num_classes))
-        logs = {"d_accuracy": real_fake_accuracy(real, fake), "mismatch_rejected": (mismatched <= 0).float().mean().detach()}
-        loss = bce_logits(real, 1.0) + 0.5 * (bce_logits(fake, 0.0) + bce_logits(mismatched, 0.0))
-        return StepLosses(loss, logs)
+        mismatched = None
+        if self.options.matching_aware:
+            mismatched = discriminator(batch.real, wrong_labels(batch.labels, self.num_classes))
+        out = self.adversarial_d_loss(real, fake, lambda images: discriminator(images, batch.labels), batch, mismatched)
+        if mismatched is not None:
+            out.logs["mismatch_rejected"] = (mismatched <= self.adversarial.threshold).float().mean().detach()
+        return out
 
     def generator_loss(self, discriminator, batch):
-        return StepLosses(bce_logits(discriminator(batch.fake, batch.fake_labels), 1.0))
+        return StepLosses(self.adversarial_g_loss(discriminator(batch.fake, batch.fake_labels)))
 
 
 @hookimpl

@@ -1,16 +1,20 @@
-"""GAN (Goodfellow et al. 2014): D classifies real vs fake; G uses the non-saturating loss."""
+"""GAN (Goodfellow et al. 2014): D classifies real vs fake; G uses the non-saturating loss.
 
-from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, hookimpl, real_fake_loss
+The real/fake loss is the recipe's ``loss.adversarial`` flavour (default ``bce``, the non-saturating
+BCE on logits), so this variant is also hinge, least-squares or WGAN-GP training with one setting.
+"""
+
+from ganzoo import LossStrategy, StepLosses, Variant, hookimpl
 
 
 class GANLoss(LossStrategy):
-    """Non-saturating GAN loss: D minimises BCE(D(x), 1) + BCE(D(G(z)), 0); G minimises BCE(D(G(z)), 1)."""
+    """Unconditional GAN: D's real/fake term and G's term in the recipe's flavour (default non-saturating BCE)."""
 
     def discriminator_loss(self, discriminator, batch):
-        return real_fake_loss(discriminator(batch.real), discriminator(batch.fake))
+        return self.adversarial_d_loss(discriminator(batch.real), discriminator(batch.fake), discriminator, batch)
 
     def generator_loss(self, discriminator, batch):
-        return StepLosses(bce_logits(discriminator(batch.fake), 1.0))
+        return StepLosses(self.adversarial_g_loss(discriminator(batch.fake)))
 
 
 @hookimpl

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import torch.nn.functional as F
 
-from ganzoo import LossStrategy, StepLosses, Variant, bce_logits, hookimpl, real_fake_loss
+from ganzoo import AdversarialOptions, LossStrategy, StepLosses, Variant, hookimpl
 from ganzoo.classifier import ConvClassifier, accuracy, train_classifier
 from ganzoo.losses import entropy
 
 
 @dataclass
-class MOGANOptions:
+class MOGANOptions(AdversarialOptions):
     classifier_weight: float = 1.0  # lambda
     balance_weight: float = 1.0  # beta; 0 turns the class-balance term off
     classifier_steps: int = 1000
@@ -27,7 +27,7 @@ class MOGANOptions:
 
 
 class MOGANLoss(LossStrategy):
-    """Multi-objective GAN: G = BCE(D(G(z)), 1) - lambda log max_c C(c|G(z)) - beta H(batch class mix)."""
+    """Multi-objective GAN: G = BCE(D(G(z)), 1) - lambda log max_c C(c|G(z)) - beta H(batch class mix); any flavour."""
 
     Options = MOGANOptions
 
@@ -50,13 +50,13 @@ class MOGANLoss(LossStrategy):
         return {"C": classifier}
 
     def discriminator_loss(self, discriminator, batch):
-        return real_fake_loss(discriminator(batch.real), discriminator(batch.fake))
+        return self.adversarial_d_loss(discriminator(batch.real), discriminator(batch.fake), discriminator, batch)
 
     def generator_loss(self, discriminator, batch):
         log_probs = F.log_softmax(self.classifier(batch.fake).float(), dim=1)
         confidence = log_probs.max(dim=1).values.mean()
         class_mix_entropy = entropy(log_probs.exp().mean(dim=0))
-        loss = bce_logits(discriminator(batch.fake), 1.0) - self.options.classifier_weight * confidence
+        loss = self.adversarial_g_loss(discriminator(batch.fake)) - self.options.classifier_weight * confidence
         if self.options.balance_weight:
             loss = loss - self.options.balance_weight * class_mix_entropy
         logs = {"classifier_confidence": confidence.exp().detach(), "class_entropy": class_mix_entropy.detach()}

@@ -11,26 +11,17 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ganzoo import (
-    GanzooError,
-    LossStrategy,
-    StepLosses,
-    Variant,
-    bce_logits,
-    class_accuracy,
-    hookimpl,
-    real_fake_accuracy,
-)
+from ganzoo import AdversarialOptions, GanzooError, LossStrategy, StepLosses, Variant, class_accuracy, hookimpl
 from ganzoo.classifier import predict
 from ganzoo.data import to_unit_range
 
-GENERATOR_LOSSES = ("feature_matching", "non_saturating")
+GENERATOR_LOSSES = ("feature_matching", "adversarial")
 
 
 @dataclass
-class SGANOptions:
+class SGANOptions(AdversarialOptions):
     labels_per_class: int = 10  # 0: every training label (fully supervised D)
-    generator_loss: str = "feature_matching"  # or "non_saturating"
+    generator_loss: str = "feature_matching"  # or "adversarial": G's term of the loss.adversarial flavour
     supervised_weight: float = 1.0
 
 
@@ -47,12 +38,12 @@ def labelled_subset(labels: torch.Tensor, num_classes: int, per_class: int, seed
 
 
 class SGANLoss(LossStrategy):
-    """Semi-supervised GAN: N-logit D (fake logit fixed at 0), supervised CE on few labels + real/fake BCE."""
+    """Semi-supervised GAN: N-logit D (fake logit fixed at 0), supervised CE on few labels + real/fake term."""
 
     Options = SGANOptions
 
-    def __init__(self, options, num_classes):
-        super().__init__(options, num_classes)
+    def __init__(self, options, num_classes, adversarial=None):
+        super().__init__(options, num_classes, adversarial)
         if options.generator_loss not in GENERATOR_LOSSES:
             raise GanzooError(f"loss.generator_loss must be one of {', '.join(GENERATOR_LOSSES)}; got {options.generator_loss!r}.")
         if options.labels_per_class < 0:
@@ -75,18 +66,18 @@ class SGANLoss(LossStrategy):
         pick = torch.randint(self.labelled_labels.shape[0], (batch.real.shape[0],), device=batch.real.device)
         labelled = discriminator(self.labelled_images[pick])
         supervised = F.cross_entropy(labelled, self.labelled_labels[pick])
-        real_logit, fake_logit = real.logsumexp(dim=1), fake.logsumexp(dim=1)
-        unsupervised = bce_logits(real_logit, 1.0) + bce_logits(fake_logit, 0.0)
+        critic = lambda images: discriminator(images).logsumexp(dim=1)  # noqa: E731
+        unsupervised = self.adversarial_d_loss(real.logsumexp(dim=1), fake.logsumexp(dim=1), critic, batch)
         logs = {
+            **unsupervised.logs,
             "supervised_loss": supervised.detach(),
-            "d_accuracy": real_fake_accuracy(real_logit, fake_logit),
             "labelled_accuracy": class_accuracy(labelled, self.labelled_labels[pick]),
         }
-        return StepLosses(self.options.supervised_weight * supervised + unsupervised, logs)
+        return StepLosses(self.options.supervised_weight * supervised + unsupervised.loss, logs)
 
     def generator_loss(self, discriminator, batch):
-        if self.options.generator_loss == "non_saturating":
-            return StepLosses(bce_logits(discriminator(batch.fake).logsumexp(dim=1), 1.0))
+        if self.options.generator_loss == "adversarial":
+            return StepLosses(self.adversarial_g_loss(discriminator(batch.fake).logsumexp(dim=1)))
         # Feature matching (Salimans et al. 2016): match the mean of D's penultimate features.
         _, real_features = discriminator(batch.real, return_features=True)
         _, fake_features = discriminator(batch.fake, return_features=True)

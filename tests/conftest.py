@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganzoo.data import MNIST_FILES
+from ganzoo.datasets.mnist import MNIST_FILES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ def data_root() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist(data_root):
-    from ganzoo.data import load_mnist
+    from ganzoo.datasets.mnist import load_mnist
 
     return load_mnist(data_root, image_size=28, download=False)
 

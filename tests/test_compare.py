@@ -30,7 +30,7 @@ class ExplodingPlugin:
 
 def test_compare_writes_every_report_and_contains_a_failure(data_root, tmp_path, monkeypatch):
     registries = collect(*make_plugin_manager(extra_plugins=[ExplodingPlugin()]))
-    monkeypatch.setattr(ganzoo.cli, "get_registries", lambda: registries)
+    monkeypatch.setattr(ganzoo.cli, "get_registries", lambda *_: registries)
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setitem(ganzoo.evaluator.SETTINGS, "steps", 300)  # a quicker evaluator than the real one
     out = tmp_path / "compare"

@@ -63,7 +63,8 @@ def images(logit_rows, feature_rows=None):
 
 def strategy(name, num_classes, **options):
     cls = REGISTRIES.losses.get(name)
-    return cls(cls.Options(**options), num_classes)
+    options = cls.Options(**options)
+    return cls(options, num_classes, REGISTRIES.adversarial.create(options.adversarial, gp_weight=options.gp_weight))
 
 
 def test_gan():
@@ -113,7 +114,7 @@ def lse(values):
     return math.log(sum(math.exp(v) for v in values))
 
 
-@pytest.mark.parametrize("generator_loss", ["feature_matching", "non_saturating"])
+@pytest.mark.parametrize("generator_loss", ["feature_matching", "adversarial"])
 def test_sgan(generator_loss):
     loss = strategy("sgan", 2, labels_per_class=1, generator_loss=generator_loss, supervised_weight=1.0)
     labelled_rows = [[2.0, -1.0]]
@@ -158,6 +159,65 @@ def test_mogan(balance_weight):
     assert g == pytest.approx(expected, rel=1e-6)
 
 
-def test_every_registered_loss_has_a_hand_computed_test():
+def relu(x):
+    return max(x, 0.0)
+
+
+# Per flavour: D's term on a real logit, on a fake logit, and G's term on a fake logit.
+FLAVOURS = {
+    "bce": (bce_one, bce_zero, bce_one),
+    "hinge": (lambda r: relu(1 - r), lambda f: relu(1 + f), lambda f: -f),
+    "lsgan": (lambda r: 0.5 * (r - 1) ** 2, lambda f: 0.5 * f**2, lambda f: 0.5 * (f - 1) ** 2),
+    "wgan-gp": (lambda r: -r, lambda f: f, lambda f: -f),
+}
+
+
+@pytest.mark.parametrize("flavour", sorted(FLAVOURS))
+def test_adversarial_flavours_in_gan_and_matching_aware_cgan(flavour):
+    real_term, fake_term, generator_term = FLAVOURS[flavour]
+    gan = strategy("gan", 1, adversarial=flavour, gp_weight=0.0)
+    batch = Batch(real=images([[2.0], [-0.5]]), labels=torch.tensor([0, 0]), fake=images([[0.25], [-3.0]]))
+    d = gan.discriminator_loss(LookupD(1), batch)
+    assert d.loss.item() == pytest.approx(mean([real_term(2), real_term(-0.5)]) + mean([fake_term(0.25), fake_term(-3)]), rel=1e-6)
+    assert gan.generator_loss(LookupD(1), batch).loss.item() == pytest.approx(mean([generator_term(0.25), generator_term(-3)]), rel=1e-6)
+
+    cgan = strategy("cgan", 2, adversarial=flavour, gp_weight=0.0, matching_aware=True)
+    batch = Batch(real=images([[1.0], [-2.0]]), labels=torch.tensor([0, 1]), fake=images([[0.5], [-1.5]]), fake_labels=torch.tensor([1, 1]))
+    real = mean([real_term(1.0 + 0), real_term(-2.0 + 1)])
+    fake = mean([fake_term(0.5 + 1), fake_term(-1.5 + 1)])
+    mismatched = mean([fake_term(1.0 + 1), fake_term(-2.0 + 0)])
+    assert cgan.discriminator_loss(LookupD(1), batch).loss.item() == pytest.approx(real + 0.5 * (fake + mismatched), rel=1e-6)
+
+
+class LinearCritic(nn.Module):
+    """D(x) = <w, x>: its gradient is w everywhere, so WGAN-GP's penalty is gp_weight * (|w| - 1)^2 exactly."""
+
+    def __init__(self, weights):
+        super().__init__()
+        self.weights = nn.Parameter(torch.tensor(weights))
+
+    def forward(self, x, labels=None):
+        return (x.flatten(1) * self.weights).sum(1, keepdim=True)
+
+
+def test_wgan_gp_penalty_equals_the_closed_form_and_reaches_d():
+    gan = strategy("gan", 1, adversarial="wgan-gp", gp_weight=10.0)
+    critic = LinearCritic([3.0, 4.0])  # |w| = 5
+    real, fake = torch.tensor([[1.0, 0.0], [0.0, 2.0]]).view(2, 2, 1, 1), torch.tensor([[0.5, 0.5], [-1.0, 1.0]]).view(2, 2, 1, 1)
+    out = gan.discriminator_loss(critic, Batch(real=real, labels=torch.tensor([0, 0]), fake=fake))
+    real_logits, fake_logits = [3.0, 8.0], [3.5, 1.0]
+    wasserstein = mean(fake_logits) - mean(real_logits)
+    assert out.logs["penalty"].item() == pytest.approx(10.0 * (5 - 1) ** 2, rel=1e-6)
+    assert out.loss.item() == pytest.approx(wasserstein + 160.0, rel=1e-6)
+    out.loss.backward()  # d/dw of the penalty is 2 * 10 * (|w| - 1) * w / |w| = 16 w
+    expected = [mean([0.5, -1.0]) - mean([1.0, 0.0]) + 16 * 3.0, mean([0.5, 1.0]) - mean([0.0, 2.0]) + 16 * 4.0]
+    assert critic.weights.grad.tolist() == pytest.approx(expected, rel=1e-5)
+
+
+def test_every_builtin_loss_and_flavour_has_a_hand_computed_test():
+    def builtin(entry):  # installed third-party plugins test their own losses
+        return entry.value.__module__.startswith(("ganzoo.", "ganzoo_plugins."))
+
     tested = {"gan", "cgan", "acgan", "sgan", "mogan"}
-    assert set(REGISTRIES.losses.names()) <= tested, "add a hand-computed test for the new loss strategy"
+    assert {e.name for e in REGISTRIES.losses if builtin(e)} == tested, "add a hand-computed test for the new loss strategy"
+    assert {e.name for e in REGISTRIES.adversarial if builtin(e)} == set(FLAVOURS), "add the new flavour to FLAVOURS"

@@ -1,37 +1,58 @@
+"""Every registered architecture, built at each image size it declares, in every conditioning.
+
+The cases are generated from the registries, so a new generator or discriminator (ganzoo's or an
+installed plugin's) is tested without touching this file; one that declares no ``image_sizes`` fails.
+"""
+
 import pytest
 import torch
 
 from ganzoo import GanzooError
+from ganzoo.models.base import CONDITIONINGS, ConditionalBatchNorm
 from ganzoo.plugins import get_registries
 
 REGISTRIES = get_registries()
-SIZES = {"mlp": (28, 32), "acgan": (32,), "dcgan": (28, 32)}
+ANY_SIZE = (28, 32)  # what "any size" (image_sizes == ()) is tested at
+NUM_CLASSES = 10
 
 
-@pytest.mark.parametrize("name", REGISTRIES.generators.names())
-@pytest.mark.parametrize("conditioning", ["none", "input", "hidden"])
-def test_generators_make_images_in_range_and_backprop(name, conditioning):
-    for size in SIZES.get(name, (32,)):
-        generator = REGISTRIES.create_generator(name, latent_dim=8, num_classes=10, image_shape=(1, size, size),
-                                                conditioning=conditioning, width=16)
-        labels = torch.tensor([0, 3, 9])
-        images = generator(torch.randn(3, 8), labels if conditioning != "none" else None)
-        assert images.shape == (3, 1, size, size)
-        assert images.min() >= -1 and images.max() <= 1
-        images.sum().backward()
-        assert all(p.grad is not None for p in generator.parameters() if p.requires_grad)
+def cases(registry):
+    for entry in registry:
+        sizes = getattr(entry.value, "image_sizes", None)
+        for size in ANY_SIZE if sizes == () else sizes or [None]:
+            for conditioning in CONDITIONINGS:
+                yield pytest.param(entry.name, size, conditioning, id=f"{entry.name}-{size}px-{conditioning}")
 
 
-@pytest.mark.parametrize("name", REGISTRIES.discriminators.names())
-@pytest.mark.parametrize("conditioning", ["none", "input", "hidden"])
-def test_discriminators_return_logits_and_features(name, conditioning):
-    for size in SIZES.get(name, (32,)):
-        discriminator = REGISTRIES.create_discriminator(name, image_shape=(1, size, size), out_features=11,
-                                                        num_classes=10, conditioning=conditioning, width=16)
-        labels = torch.tensor([1, 2, 3]) if conditioning != "none" else None
-        logits, features = discriminator(torch.randn(3, 1, size, size), labels, return_features=True)
-        assert logits.shape == (3, 11) and features.shape[0] == 3
-        logits.sum().backward()
+def labels_for(conditioning, count=3):
+    return torch.arange(count) % NUM_CLASSES if conditioning != "none" else None
+
+
+@pytest.mark.parametrize("name,size,conditioning", list(cases(REGISTRIES.generators)))
+@pytest.mark.parametrize("channels", [1, 3])
+def test_generator_builds_draws_in_range_and_backpropagates(name, size, conditioning, channels):
+    assert size is not None, f"generator {name!r} must declare image_sizes"
+    generator = REGISTRIES.create_generator(name, latent_dim=8, num_classes=NUM_CLASSES, image_shape=(channels, size, size),
+                                            conditioning=conditioning, width=16)
+    images = generator(torch.randn(3, 8), labels_for(conditioning))
+    assert images.shape == (3, channels, size, size)
+    assert images.min() >= -1 and images.max() <= 1
+    images.square().sum().backward()
+    missing = [n for n, p in generator.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"parameters without gradient: {missing}"
+
+
+@pytest.mark.parametrize("name,size,conditioning", list(cases(REGISTRIES.discriminators)))
+@pytest.mark.parametrize("channels", [1, 3])
+def test_discriminator_builds_returns_logits_and_features_and_backpropagates(name, size, conditioning, channels):
+    assert size is not None, f"discriminator {name!r} must declare image_sizes"
+    discriminator = REGISTRIES.create_discriminator(name, image_shape=(channels, size, size), out_features=11,
+                                                    num_classes=NUM_CLASSES, conditioning=conditioning, width=16)
+    images = torch.randn(3, channels, size, size, requires_grad=True)
+    logits, features = discriminator(images, labels_for(conditioning), return_features=True)
+    assert logits.shape == (3, 11) and features.shape[0] == 3 and torch.isfinite(logits).all()
+    logits.sum().backward()
+    assert images.grad is not None and images.grad.abs().sum() > 0  # what G's loss flows through
 
 
 def test_wrong_image_size_is_a_clear_error():
@@ -43,3 +64,28 @@ def test_batchnorm_uses_pytorch_defaults_not_the_seeds_eps_bug():
     generator = REGISTRIES.create_generator("mlp", latent_dim=8, num_classes=0, image_shape=(1, 28, 28), conditioning="none", width=16)
     norms = [m for m in generator.modules() if isinstance(m, torch.nn.BatchNorm1d)]
     assert norms and all(m.eps == 1e-5 and m.momentum == 0.1 for m in norms)
+
+
+def test_conditional_batchnorm_replaces_every_norm_and_depends_on_the_label():
+    generator = REGISTRIES.create_generator("dcgan", latent_dim=8, num_classes=4, image_shape=(1, 28, 28), conditioning="batchnorm", width=8)
+    norms = [m for m in generator.modules() if isinstance(m, ConditionalBatchNorm)]
+    assert len(norms) == 2 and not any(isinstance(m, torch.nn.BatchNorm2d) and m.affine for m in generator.modules())
+    with torch.no_grad():
+        norms[0].gain.weight[2].mul_(3.0)  # class 2 gets another gain: only its images change
+    z = torch.randn(4, 8).repeat(2, 1)
+    images = generator.eval()(z, torch.tensor([0, 1, 2, 3, 0, 1, 3, 3]))
+    assert torch.allclose(images[:2], images[4:6]) and not torch.allclose(images[2], images[6])
+    assert all(norm.labels is None for norm in norms)  # no label tensor is kept between calls
+
+
+def test_spectral_norm_bounds_every_layer_of_the_sn_discriminators():
+    for name in ("sngan", "dcgan-sn", "mlp-sn"):
+        discriminator = REGISTRIES.create_discriminator(name, image_shape=(1, 32, 32), out_features=1, num_classes=10,
+                                                        conditioning="hidden", width=8)
+        for _ in range(20):  # power iterations run in training mode
+            discriminator(torch.randn(4, 1, 32, 32), torch.arange(4))
+        layers = [m for m in discriminator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+        assert layers and not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in discriminator.modules())
+        for layer in layers:
+            sigma = torch.linalg.matrix_norm(layer.weight.detach().flatten(1), ord=2)
+            assert sigma == pytest.approx(1.0, abs=0.05), f"{name}: largest singular value {sigma:.3f}"

@@ -11,6 +11,8 @@ from ganzoo.models.base import Discriminator, Generator, check_divisible
 class UpsampleConvGenerator(Generator):
     """Upsample+conv generator of the ACGAN seed: Linear -> 2x (upsample, conv 3x3) -> conv; side % 4 == 0."""
 
+    image_sizes = (28, 32)
+
     def __init__(self, latent_dim: int, num_classes: int, image_shape, conditioning: str = "none", width: int = 128):
         check_divisible("acgan", image_shape, 4)
         start = image_shape[1] // 4
@@ -33,6 +35,8 @@ class UpsampleConvGenerator(Generator):
 
 class StridedConvDiscriminator(Discriminator):
     """Stride-2 conv discriminator of the ACGAN seed: 4 blocks (w, 2w, 4w, 8w channels); side % 16 == 0."""
+
+    image_sizes = (32,)
 
     def __init__(self, image_shape, out_features: int, num_classes: int = 0, conditioning: str = "none", width: int = 16):
         check_divisible("acgan", image_shape, 16)

@@ -9,6 +9,12 @@ Conditioning then lives in one place instead of in every architecture:
   with its last hidden layer and adds it to the logits (projection, Miyato & Koyama 2018). Joining the
   embedding to D's features right before a linear head would not do: it only adds a per-class bias,
   which cannot tell whether image and label match.
+- ``"batchnorm"``: every BatchNorm layer of G's body becomes a conditional BatchNorm whose gain and bias
+  are looked up per class (de Vries et al. 2017); D uses projection, as with ``"hidden"``. This is the
+  pairing of Miyato & Koyama's projection cGAN and of BigGAN.
+
+Each architecture declares ``image_sizes``, the square sides it supports (the registry tests build it
+at each of them); an empty tuple means any size.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from torch import nn
 
 from ganzoo.errors import GanzooError
 
-CONDITIONINGS = ("none", "input", "hidden")
+CONDITIONINGS = ("none", "input", "hidden", "batchnorm")
 
 
 def check_conditioning(conditioning: str, num_classes: int) -> None:
@@ -39,8 +45,42 @@ def check_divisible(architecture: str, image_shape: tuple[int, int, int], factor
         )
 
 
+class ConditionalBatchNorm(nn.Module):
+    """BatchNorm (1d or 2d) whose gain and bias are looked up per class; ``labels`` are set before each call."""
+
+    def __init__(self, norm: nn.modules.batchnorm._BatchNorm, num_classes: int):
+        super().__init__()
+        self.norm = type(norm)(norm.num_features, eps=norm.eps, momentum=norm.momentum, affine=False)
+        self.gain = nn.Embedding(num_classes, norm.num_features)
+        self.bias = nn.Embedding(num_classes, norm.num_features)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+        self.labels: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.labels is None:
+            raise ValueError("conditional BatchNorm called without labels")
+        shape = (x.shape[0], -1) + (1,) * (x.dim() - 2)
+        return self.norm(x) * self.gain(self.labels).view(shape).to(x.dtype) + self.bias(self.labels).view(shape).to(x.dtype)
+
+
+def conditional_batchnorm(module: nn.Module, num_classes: int) -> tuple[nn.Module, int]:
+    """``module`` with every BatchNorm layer replaced by a ``ConditionalBatchNorm``; returns it and the count."""
+    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return ConditionalBatchNorm(module, num_classes), 1
+    replaced = 0
+    for name, child in module.named_children():
+        new_child, count = conditional_batchnorm(child, num_classes)
+        if new_child is not child:
+            setattr(module, name, new_child)
+        replaced += count
+    return module, replaced
+
+
 class Generator(nn.Module):
     """Noise (and optionally labels) to images; subclasses set ``self.body``."""
+
+    image_sizes: tuple[int, ...] = ()
 
     def __init__(self, latent_dim: int, num_classes: int, conditioning: str, hidden_features: int):
         super().__init__()
@@ -58,18 +98,39 @@ class Generator(nn.Module):
         self.project = nn.Linear(in_features, hidden_features)
         self.body: nn.Module = nn.Identity()
 
+    def __setattr__(self, name: str, value) -> None:
+        # Subclasses only assign ``self.body``; batchnorm conditioning rewrites it here, so that no
+        # architecture has to know about it.
+        if name == "body" and getattr(self, "conditioning", None) == "batchnorm" and not isinstance(value, nn.Identity):
+            value, count = conditional_batchnorm(value, self.num_classes)
+            if count == 0:
+                raise GanzooError(f"conditioning 'batchnorm' needs a generator with BatchNorm layers, and "
+                                  f"{type(self).__name__} has none. Use model.conditioning = \"input\" or \"hidden\".")
+        super().__setattr__(name, value)
+
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        if self.embed is None:
+        if self.conditioning == "none":
             return self.body(self.project(z))
         if labels is None:
             raise ValueError("this generator is conditional: pass labels")
         if self.conditioning == "input":
             return self.body(self.project(torch.cat([z, self.embed(labels)], dim=1)))
-        return self.body(self.project(z) + self.embed(labels))
+        if self.conditioning == "hidden":
+            return self.body(self.project(z) + self.embed(labels))
+        norms = [m for m in self.body.modules() if isinstance(m, ConditionalBatchNorm)]
+        for norm in norms:
+            norm.labels = labels
+        try:
+            return self.body(self.project(z))
+        finally:
+            for norm in norms:
+                norm.labels = None
 
 
 class Discriminator(nn.Module):
     """Images (and optionally labels) to logits; subclasses set ``self.features`` and call ``build_head``."""
+
+    image_sizes: tuple[int, ...] = ()
 
     def __init__(self, image_shape: tuple[int, int, int], out_features: int, num_classes: int, conditioning: str):
         super().__init__()
@@ -93,7 +154,7 @@ class Discriminator(nn.Module):
 
     def build_head(self, feature_dim: int) -> None:
         self.head = nn.Linear(feature_dim, self.out_features)
-        if self.conditioning == "hidden":
+        if self.conditioning in ("hidden", "batchnorm"):
             self.label_projection = nn.Embedding(self.num_classes, feature_dim)
             nn.init.normal_(self.label_projection.weight, std=feature_dim**-0.5)
 

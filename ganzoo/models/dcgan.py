@@ -11,6 +11,8 @@ from ganzoo.models.base import Discriminator, Generator, check_divisible
 class DCGANGenerator(Generator):
     """DCGAN generator: Linear -> 2x transposed conv (2w, w channels) -> image; side % 4 == 0."""
 
+    image_sizes = (28, 32)
+
     def __init__(self, latent_dim: int, num_classes: int, image_shape, conditioning: str = "none", width: int = 64):
         check_divisible("dcgan", image_shape, 4)
         start = image_shape[1] // 4
@@ -29,6 +31,8 @@ class DCGANGenerator(Generator):
 
 class DCGANDiscriminator(Discriminator):
     """DCGAN discriminator: 2x strided conv (w, 2w channels, LeakyReLU, BatchNorm) -> logits; side % 4 == 0."""
+
+    image_sizes = (28, 32)
 
     def __init__(self, image_shape, out_features: int, num_classes: int = 0, conditioning: str = "none", width: int = 64):
         check_divisible("dcgan", image_shape, 4)

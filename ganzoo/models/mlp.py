@@ -13,6 +13,8 @@ from ganzoo.models.base import Discriminator, Generator
 class MLPGenerator(Generator):
     """MLP generator: noise -> width, 2w, 4w, 8w units (1024 at width 128) -> image, any image size."""
 
+    image_sizes = (28, 32)  # and any other shape, 2-D points (2, 1, 1) included
+
     def __init__(self, latent_dim: int, num_classes: int, image_shape, conditioning: str = "none", width: int = 128):
         super().__init__(latent_dim, num_classes, conditioning, hidden_features=width)
         layers: list[nn.Module] = [nn.LeakyReLU(0.2)]
@@ -27,6 +29,8 @@ class MLPGenerator(Generator):
 
 class MLPDiscriminator(Discriminator):
     """MLP discriminator: flattened image -> width, width/2 units (512, 256 at width 512) -> logits."""
+
+    image_sizes = (28, 32)  # and any other shape, 2-D points (2, 1, 1) included
 
     def __init__(self, image_shape, out_features: int, num_classes: int = 0, conditioning: str = "none", width: int = 512):
         super().__init__(image_shape, out_features, num_classes, conditioning)
