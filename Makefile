@@ -7,6 +7,10 @@ TORCH ?= torch==2.14.1 torchvision==0.29.1
 GANZOO_DATA ?= $(if $(wildcard ../shared/datasets/MNIST/raw),$(abspath ../shared/datasets),)
 export GANZOO_DATA
 
+# A third-party plugin package, installed the way users install one (not editable), and tested in CI.
+EXAMPLE ?= examples/ganzoo-projection
+EXAMPLE_FILES := $(shell find $(EXAMPLE) -name '*.py' -o -name '*.toml' | grep -v egg-info)
+
 .PHONY: setup run test bench-acgan
 
 setup: $(VENV)/.installed
@@ -21,8 +25,12 @@ $(VENV)/.installed: pyproject.toml
 run: setup  ## the main job: ACGAN on MNIST with the built-in recipe
 	$(VENV)/bin/ganzoo run acgan --dataset mnist
 
-test: setup
-	$(VENV)/bin/python -m pytest -q
+$(VENV)/.example-installed: $(VENV)/.installed $(EXAMPLE_FILES)
+	$(VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./$(EXAMPLE)
+	touch $@
+
+test: setup $(VENV)/.example-installed  ## ganzoo's tests and the example plugin package's, with the package installed
+	$(VENV)/bin/python -m pytest -q tests $(EXAMPLE)/tests
 
 bench-acgan: setup  ## one epoch of ACGAN, then how often an MNIST classifier recognises its samples
 	$(VENV)/bin/ganzoo run acgan --dataset mnist --epochs 1 --out runs/acgan-one-epoch

@@ -20,7 +20,7 @@ from ganzoo.config import (
 )
 from ganzoo.data import ImageData, resolve_data_root
 from ganzoo.errors import GanzooError
-from ganzoo.losses import LossStrategy
+from ganzoo.losses import AdversarialOptions, LossStrategy
 from ganzoo.plugins import Registries
 
 
@@ -73,7 +73,7 @@ def resolve_recipe(
         registries.metrics.entry(metric)
     strategy_cls = loss_strategy_class(registries, variant)
     recipe.loss = dataclasses.asdict(build_dataclass(strategy_cls.Options, recipe.loss, "loss"))
-    registries.adversarial.entry(recipe.loss.get("adversarial", "bce"))
+    registries.adversarial.entry(recipe.loss.get("adversarial", AdversarialOptions.adversarial))
     return recipe, source
 
 
@@ -93,7 +93,10 @@ def loss_strategy_class(registries: Registries, variant: str) -> type[LossStrate
 def build_strategy(registries: Registries, recipe: Recipe, num_classes: int) -> LossStrategy:
     strategy_cls = loss_strategy_class(registries, recipe.variant)
     options = build_dataclass(strategy_cls.Options, recipe.loss, "loss")
-    adversarial = registries.adversarial.create(getattr(options, "adversarial", "bce"), gp_weight=getattr(options, "gp_weight", 10.0))
+    # A third-party strategy's Options may not subclass AdversarialOptions: it then gets the defaults.
+    defaults = AdversarialOptions()
+    adversarial = registries.adversarial.create(getattr(options, "adversarial", defaults.adversarial),
+                                                gp_weight=getattr(options, "gp_weight", defaults.gp_weight))
     return strategy_cls(options, num_classes, adversarial)
 
 
@@ -132,7 +135,7 @@ def load_dataset(registries: Registries, data: DataConfig, image_size: int | Non
     except TypeError as error:
         if kwargs and "path" in str(error):
             raise GanzooError(f"dataset {data.name!r} does not read a folder of its own: remove data.path "
-                              f"(--data-path), or use --data-root for where datasets live.") from None
+                              f"(--data-root says where datasets live).") from None
         raise
 
 

@@ -17,7 +17,7 @@ from ganzoo import GanzooError
 from ganzoo.build import load_dataset
 from ganzoo.classifier import accuracy, train_classifier
 from ganzoo.config import DataConfig
-from ganzoo.datasets import cifar, shapes
+from ganzoo.datasets import cifar
 from ganzoo.datasets.cifar import load_cifar10
 from ganzoo.datasets.folder import load_image_folder
 from ganzoo.datasets.mnist import FASHION_CLASSES, MNIST_FILES, load_fashion_mnist, load_mnist
@@ -366,3 +366,24 @@ def test_shapes_are_learnable(shapes28):
     test_accuracy = accuracy(model, data.test_images, data.test_labels)
     print(f"shapes classifier test accuracy: {test_accuracy:.4f}")
     assert test_accuracy >= 0.95
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "imagefolder"])
+def test_a_run_trains_end_to_end_on_colour_data(dataset, fake_cifar, tmp_path):
+    """`ganzoo run` on fake CIFAR-10 files (with the built-in acgan-cifar10 recipe) and on a user's image folder."""
+    from click.testing import CliRunner
+
+    from ganzoo.cli import main
+
+    root, _, _ = fake_cifar
+    args = ["run", "acgan", "--dataset", dataset, "--data-root", str(root), "--steps", "2", "--batch-size", "4",
+            "--out", str(tmp_path / "run"), "--quiet", "--set", "model.generator_width=16"]
+    if dataset == "imagefolder":
+        for name, colour in COLOURS.items():
+            write_images(tmp_path / "images" / name, 6, colour)
+        args += ["--set", f"data.path={tmp_path / 'images'}", "--set", "data.image_size=32"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    recipe = (tmp_path / "run" / "recipe.toml").read_text()
+    assert f'name = "{dataset}"' in recipe and "image_size = 32" in recipe
+    assert Image.open(tmp_path / "run" / "samples" / "step_0000002.png").mode == "RGB"
