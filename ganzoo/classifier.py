@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.data import to_unit_range
+from ganzoo.errors import GanzooError
 
 
 class ConvClassifier(nn.Module):
@@ -17,6 +18,9 @@ class ConvClassifier(nn.Module):
     def __init__(self, image_shape: tuple[int, int, int], num_classes: int, width: int = 32):
         super().__init__()
         channels, height, side = image_shape
+        if min(height, side) < 4:
+            raise GanzooError(f"the classifier is a CNN for images of at least 4x4 pixels, not {height}x{side}: "
+                              "it (and what uses it: MOGAN's classifier C, CAS) does not apply to 2-D point data.")
         self.image_shape = tuple(image_shape)
         self.net = nn.Sequential(
             nn.Conv2d(channels, width, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),

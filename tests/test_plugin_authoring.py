@@ -128,3 +128,11 @@ def test_the_hook_reference_in_the_guide_is_generated_from_the_hookspecs():
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert doc.startswith("Return") and len(doc.splitlines()) >= 3, f"{name} needs a docstring for plugin authors"
         assert f"### `{name}`" in guide
+
+
+def test_the_core_does_not_reference_the_example_plugin_package():
+    """examples/ganzoo-projection works through the public API and entry points only."""
+    core_files = [*(REPO / "ganzoo").rglob("*.py"), *(REPO / "plugins").rglob("*.py"), REPO / "pyproject.toml"]
+    for path in core_files:
+        text = path.read_text(encoding="utf-8")
+        assert "ganzoo_projection" not in text and "projgan" not in text and "resnet-sn" not in text, path
