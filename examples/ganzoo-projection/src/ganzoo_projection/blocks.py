@@ -35,14 +35,18 @@ def resolution_steps(architecture: str, image_shape: tuple[int, int, int]) -> in
         side //= SCALE
         steps += 1
     if height != width or steps == 0:
-        raise GanzooError(f"architecture {architecture!r} needs square images with an even side above "
-                          f"{MAX_START_SIDE}, got {height}x{width}. Set data.image_size (e.g. --set data.image_size=32).")
+        raise GanzooError(f"architecture {architecture!r} needs square images of an even side above {MAX_START_SIDE}, "
+                          f"got {height}x{width}. Set data.image_size (e.g. --set data.image_size=32).")
     return steps
 
 
 def channel_pyramid(width: int, steps: int) -> list[int]:
     """Channels of D's feature maps after each halving, largest first: ``width``, doubled at each further one."""
     return [width * 2**step for step in range(steps)]
+
+
+def upsample() -> nn.Upsample:
+    return nn.Upsample(scale_factor=SCALE, mode="nearest")
 
 
 def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
@@ -65,13 +69,13 @@ class UpBlock(nn.Module):
         self.residual = nn.Sequential(
             nn.BatchNorm2d(in_channels),
             nn.ReLU(),
-            nn.Upsample(scale_factor=SCALE, mode="nearest"),
+            upsample(),
             conv3x3(in_channels, out_channels),
             nn.BatchNorm2d(out_channels),
             nn.ReLU(),
             conv3x3(out_channels, out_channels),
         )
-        self.shortcut = nn.Sequential(conv1x1(in_channels, out_channels), nn.Upsample(scale_factor=SCALE, mode="nearest"))
+        self.shortcut = nn.Sequential(conv1x1(in_channels, out_channels), upsample())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.residual(x) + self.shortcut(x)
