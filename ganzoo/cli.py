@@ -240,6 +240,7 @@ def eval_command(run_dir: Path, metric_names, count, seed, device, data_root, as
     test split: no generator can be expected to beat it.
     """
     from ganzoo.device import resolve_device
+    from ganzoo.compare import split_applicable
     from ganzoo.evaluator import EVALUATOR_IMAGE_SIZE, eval_set, load_or_train_evaluator
 
     if count <= 1:
@@ -263,13 +264,16 @@ def eval_command(run_dir: Path, metric_names, count, seed, device, data_root, as
     if as_json:
         click.echo(json.dumps({"evaluator_test_accuracy": evaluator.test_accuracy, "n": count, "results": results}, indent=2))
         return
+    shown, not_applicable = split_applicable(results.values(), names)
     table = Table(title=f"ganzoo eval {run_dir} (n={count}; evaluator test accuracy {evaluator.test_accuracy:.4f})")
     table.add_column("")
-    for name in names:
+    for name in shown:
         table.add_column(name, justify="right")
     for row, values in results.items():
-        table.add_row(row, *("-" if v is None else f"{v:.4f}" for v in values.values()))
+        table.add_row(row, *("-" if values[name] is None else f"{values[name]:.4f}" for name in shown))
     Console(width=200).print(table)
+    if not_applicable:
+        console.print(f"not applicable to {recipe.data.name}: {', '.join(not_applicable)}")
 
 
 @main.command()
@@ -297,7 +301,7 @@ def compare(variants, dataset, epochs, steps, seeds, batch_size, count, metric_n
     """
     from datetime import datetime
 
-    from ganzoo.compare import REAL_ROW, compare_recipe_factory, format_mean_std
+    from ganzoo.compare import REAL_ROW, compare_recipe_factory, format_mean_std, split_applicable
     from ganzoo.compare import compare as run_compare
     from ganzoo.device import resolve_device
     from ganzoo.evaluator import EVALUATOR_IMAGE_SIZE, load_or_train_evaluator
@@ -327,6 +331,7 @@ def compare(variants, dataset, epochs, steps, seeds, batch_size, count, metric_n
 
     summary = run_compare(list(variants), seeds, out_dir, make_recipe, train_run, registries, evaluator, data,
                           metrics, count, torch_device, log=console.print)
+    names, not_applicable = split_applicable(summary.values(), names)
     table = Table(title=f"ganzoo compare ({dataset}; evaluator test accuracy {evaluator.test_accuracy:.4f}; "
                         f"{count} samples per run; {seeds} seed(s))")
     for column in ("variant", *names, "images/s", "wall s"):
@@ -339,6 +344,8 @@ def compare(variants, dataset, epochs, steps, seeds, batch_size, count, metric_n
             cells = [format_mean_std(row.get(m)) for m in (*names, "images_per_sec", "wall_seconds")]
             table.add_row(variant, *cells, style=style)
     Console(width=220).print(table)
+    if not_applicable:
+        console.print(f"not applicable to {dataset}: {', '.join(not_applicable)}")
     console.print(f"wrote {out_dir}/report.md, report.json, grid.png, curves.png, progress-*.gif")
 
 

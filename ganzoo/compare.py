@@ -13,6 +13,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -143,6 +144,14 @@ def curves(rows: list[VariantRow], path: Path) -> str | None:
     return None
 
 
+def split_applicable(rows: Iterable[dict[str, Any]], names: list[str]) -> tuple[list[str], list[str]]:
+    """(metrics with a value in some row, metrics with none): a metric returns None where it does not apply,
+    like ``modes_covered`` on images, and a column of dashes would only hide the ones that do."""
+    rows = list(rows)
+    applicable = [name for name in names if any(row.get(name) is not None for row in rows)]
+    return applicable, [name for name in names if name not in applicable]
+
+
 def markdown_table(summary: dict[str, dict[str, Any]], metric_names: list[str]) -> str:
     header = ["variant", *metric_names, "images/s", "wall s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -189,9 +198,11 @@ def compare(names: list[str], seeds: int, out_dir: Path, make_recipe, train_fn, 
     summary[REAL_ROW]["error"] = None
     (out_dir / "report.json").write_text(json.dumps({"evaluator_test_accuracy": evaluator.test_accuracy, "n": count,
                                                      "seeds": seeds, "rows": summary}, indent=2))
+    applicable, not_applicable = split_applicable(summary.values(), list(metrics))
+    skipped = f" Not applicable to this dataset: {', '.join(not_applicable)}." if not_applicable else ""
     (out_dir / "report.md").write_text(
         f"# ganzoo compare\n\nEvaluator test accuracy {evaluator.test_accuracy:.4f}; {count} samples per run; "
-        f"{seeds} seed(s).\n\n" + markdown_table(summary, list(metrics)) + "\n![samples](grid.png)\n")
+        f"{seeds} seed(s).{skipped}\n\n" + markdown_table(summary, applicable) + "\n![samples](grid.png)\n")
     side_by_side_grid(registries, rows, data.num_classes, data.image_shape[-1], 0, device, out_dir / "grid.png")
     for row in rows:
         if row.runs:

@@ -35,7 +35,8 @@ def test_compare_writes_every_report_and_contains_a_failure(data_root, tmp_path,
     monkeypatch.setitem(ganzoo.evaluator.SETTINGS, "steps", 300)  # a quicker evaluator than the real one
     out = tmp_path / "compare"
     args = ["compare", "gan", "cgan", "explodes", "--steps", "20", "--n", "500", "--seeds", "2", "--data-root", str(data_root),
-            "--metrics", "fid,conditional_accuracy,class_coverage", "--set", "model.generator_width=16", "--out", str(out)]
+            "--metrics", "fid,conditional_accuracy,class_coverage,modes_covered", "--set", "model.generator_width=16",
+            "--out", str(out)]
     result = CliRunner().invoke(ganzoo.cli.main, args)
     assert result.exit_code == 0, result.output
     assert "this variant fails on purpose" in result.output
@@ -49,7 +50,12 @@ def test_compare_writes_every_report_and_contains_a_failure(data_root, tmp_path,
     assert rows["gan"]["conditional_accuracy"] is None and rows["cgan"]["conditional_accuracy"]["mean"] >= 0
     real = rows["real data (train vs test)"]
     assert real["conditional_accuracy"]["mean"] > 0.9 and real["fid"]["mean"] < rows["gan"]["fid"]["mean"]
-    assert "| gan |" in (out / "report.md").read_text()
+    markdown = (out / "report.md").read_text()
+    assert "| gan |" in markdown
+    # modes_covered is for the 2-D toys: on MNIST it is named as not applicable, not a column of dashes.
+    assert "| variant | fid | conditional_accuracy | class_coverage | images/s |" in markdown
+    assert "Not applicable to this dataset: modes_covered." in markdown
+    assert "not applicable to mnist: modes_covered" in result.output
     grid = Image.open(out / "grid.png")
     assert grid.size[0] > 2 * grid.size[1]  # two panels side by side
     frames = Image.open(out / "progress-cgan.gif").n_frames
