@@ -21,7 +21,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, first_line
 
 
 def content_hash(tensors: dict[str, torch.Tensor]) -> str:
@@ -73,8 +73,7 @@ def load_module(module: nn.Module, tensors: dict[str, torch.Tensor], name: str, 
     try:
         module.load_state_dict(state)
     except RuntimeError as error:
-        first = str(error).strip().splitlines()[0]
-        raise GanzooError(f"checkpoint {path} does not fit this model's {name} ({first}).") from None
+        raise GanzooError(f"checkpoint {path} does not fit this model's {name} ({first_line(error)}).") from None
 
 
 def optimizer_state(name: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

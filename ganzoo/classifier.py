@@ -11,6 +11,13 @@ from torch import nn
 from ganzoo.data import to_unit_range
 from ganzoo.errors import GanzooError
 
+MIN_SIDE = 4  # two 2x poolings
+
+
+def fits(image_shape) -> bool:
+    """Whether images of this shape (C, H, W) are large enough for ``ConvClassifier``."""
+    return min(image_shape[-2:]) >= MIN_SIDE
+
 
 class ConvClassifier(nn.Module):
     """2x (conv 5x5, ReLU, max-pool 2) -> Linear(128) -> logits; any image side divisible by 4."""
@@ -18,8 +25,8 @@ class ConvClassifier(nn.Module):
     def __init__(self, image_shape: tuple[int, int, int], num_classes: int, width: int = 32):
         super().__init__()
         channels, height, side = image_shape
-        if min(height, side) < 4:
-            raise GanzooError(f"the classifier is a CNN for images of at least 4x4 pixels, not {height}x{side}: "
+        if not fits(image_shape):
+            raise GanzooError(f"the classifier is a CNN for images of at least {MIN_SIDE}x{MIN_SIDE} pixels, not {height}x{side}: "
                               "it (and what uses it: MOGAN's classifier C, CAS) does not apply to 2-D point data.")
         self.image_shape = tuple(image_shape)
         self.net = nn.Sequential(

@@ -10,6 +10,12 @@ class GanzooError(Exception):
     """A problem with the user's input or environment, with a message that says what to do."""
 
 
+def first_line(error: BaseException) -> str:
+    """An exception's message cut to its first line (its type's name when it has none), to quote in an error."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class UnknownNameError(GanzooError, KeyError):
     """A name that is not in a registry (or a recipe key that does not exist)."""
 

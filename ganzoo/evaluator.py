@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ganzoo.checkpoint import load_checkpoint, load_module, module_tensors, save_checkpoint
-from ganzoo.classifier import ConvClassifier, accuracy, train_classifier
+from ganzoo.classifier import ConvClassifier, accuracy, fits, train_classifier
 from ganzoo.data import ImageData, to_uint8, to_unit_range
 from ganzoo.metrics import EvalSet
 
@@ -88,6 +88,5 @@ def eval_set(evaluator: Evaluator, images: torch.Tensor, labels: torch.Tensor | 
         model = train_classifier(to_uint8(resized), labels, data.num_classes, cas_steps, batch_size=128, lr=2e-3, width=16)
         return accuracy(model, data.test_images, data.test_labels)
 
-    trainable = min(images.shape[-2:]) >= 4  # the CAS classifier is a CNN: not for 2-D points
     return EvalSet(features, probabilities, labels, real_features, data.num_classes,
-                   classification_accuracy_score if trainable else None, data)
+                   classification_accuracy_score if fits(images.shape[1:]) else None, data)

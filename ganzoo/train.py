@@ -153,12 +153,14 @@ class ExponentialAverage:
     """
 
     def __init__(self, source: nn.Module, average: nn.Module, decay: float):
-        self.source, self.average, self.decay = source, average.requires_grad_(False), decay
+        self.weight = 1.0 - decay
+        self.averages, self.currents = list(average.requires_grad_(False).parameters()), list(source.parameters())
+        self.buffers = list(zip(average.buffers(), source.buffers()))
 
     @torch.no_grad()
     def update(self) -> None:
-        torch._foreach_lerp_(list(self.average.parameters()), list(self.source.parameters()), 1.0 - self.decay)
-        for average, current in zip(self.average.buffers(), self.source.buffers()):
+        torch._foreach_lerp_(self.averages, self.currents, self.weight)
+        for average, current in self.buffers:
             average.copy_(current)
 
 

@@ -1,8 +1,9 @@
 """ACGAN (Odena, Olah & Shlens 2017): D has a real/fake logit and N class logits; G is conditional.
 
 D minimises L_S + L_C, G minimises L_C - L_S, with L_S in its non-saturating form for G
-(BCE(D_s(G(z, c)), 1) instead of -BCE(D_s(G(z, c)), 0)); ``loss.adversarial`` picks another flavour for L_S. Implementations differ on whether D's class
-head also learns from fakes; ``class_loss_on_fakes`` chooses (the paper and the PyTorch-GAN seed: yes).
+(BCE(D_s(G(z, c)), 1) instead of -BCE(D_s(G(z, c)), 0)); ``loss.adversarial`` picks another flavour
+for L_S. Implementations differ on whether D's class head also learns from fakes;
+``class_loss_on_fakes`` chooses (the paper and the PyTorch-GAN seed: yes).
 """
 
 from dataclasses import dataclass

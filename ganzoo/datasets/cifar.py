@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ganzoo.data import DATA_ROOT_ENV, ImageData, resize_uint8
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, first_line
 from ganzoo.hookspecs import hookimpl
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
@@ -86,9 +86,7 @@ def _download(root: Path) -> None:
         # An intact archive already in the root is unpacked without being downloaded again.
         download_and_extract_archive(URL, download_root=str(root), md5=MD5)
     except (OSError, RuntimeError) as error:  # no network, a failed checksum, a broken archive
-        text = str(error).strip()
-        reason = f"download failed: {text.splitlines()[0] if text else type(error).__name__}"
-        raise GanzooError(_missing_message(root, reason)) from error
+        raise GanzooError(_missing_message(root, f"download failed: {first_line(error)}")) from error
 
 
 def _missing_message(root: Path, reason: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ganzoo.data import DATA_ROOT_ENV, ImageData, resize_uint8
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, first_line
 from ganzoo.hookspecs import hookimpl
 
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -46,7 +46,7 @@ def load_idx_dataset(dataset_class: type, name: str, title: str, class_names: tu
         train = dataset_class(str(root), train=True, download=bool(not_unpacked))
         test = dataset_class(str(root), train=False, download=False)
     except (OSError, RuntimeError, ValueError, AssertionError) as error:  # also raised for a truncated or foreign file
-        raise GanzooError(_missing_message(title, root, raw, _first_line(error))) from error
+        raise GanzooError(_missing_message(title, root, raw, first_line(error))) from error
     return ImageData(
         name=name,
         train_images=resize_uint8(train.data.unsqueeze(1), image_size),
@@ -65,11 +65,6 @@ def _missing_message(title: str, root: Path, raw: Path, reason: str) -> str:
         f"${DATA_ROOT_ENV} at a folder that has {raw.parent.name}/raw/ inside it, or run once with network "
         f"access so torchvision can download them."
     )
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 @hookimpl

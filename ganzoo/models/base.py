@@ -107,6 +107,8 @@ class Generator(nn.Module):
                 raise GanzooError(f"conditioning 'batchnorm' needs a generator with BatchNorm layers, and "
                                   f"{type(self).__name__} has none. Use model.conditioning = \"input\" or \"hidden\".")
         super().__setattr__(name, value)
+        if name == "body":  # found once here, not at every forward pass
+            self.conditional_norms = [m for m in value.modules() if isinstance(m, ConditionalBatchNorm)]
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.conditioning == "none":
@@ -117,13 +119,12 @@ class Generator(nn.Module):
             return self.body(self.project(torch.cat([z, self.embed(labels)], dim=1)))
         if self.conditioning == "hidden":
             return self.body(self.project(z) + self.embed(labels))
-        norms = [m for m in self.body.modules() if isinstance(m, ConditionalBatchNorm)]
-        for norm in norms:
+        for norm in self.conditional_norms:
             norm.labels = labels
         try:
             return self.body(self.project(z))
         finally:
-            for norm in norms:
+            for norm in self.conditional_norms:
                 norm.labels = None
 
 
