@@ -11,7 +11,7 @@ export GANZOO_DATA
 EXAMPLE ?= examples/ganzoo-projection
 EXAMPLE_FILES := $(shell find $(EXAMPLE) -name '*.py' -o -name '*.toml' | grep -v egg-info)
 
-.PHONY: setup run test bench-acgan
+.PHONY: setup run test lint bench-acgan zoo
 
 setup: $(VENV)/.installed
 
@@ -31,6 +31,9 @@ $(VENV)/.example-installed: $(VENV)/.installed $(EXAMPLE_FILES)
 
 test: setup $(VENV)/.example-installed  ## ganzoo's tests and the example plugin package's, with the package installed
 	$(VENV)/bin/python -m pytest -q tests $(EXAMPLE)/tests
+
+lint: setup  ## ruff, configured in pyproject.toml
+	$(VENV)/bin/ruff check .
 
 bench-acgan: setup  ## one epoch of ACGAN, then how often an MNIST classifier recognises its samples
 	$(VENV)/bin/ganzoo run acgan --dataset mnist --epochs 1 --out runs/acgan-one-epoch

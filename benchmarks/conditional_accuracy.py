@@ -35,7 +35,9 @@ def main() -> None:
 
     started = time.perf_counter()
     data = load_mnist(resolve_data_root(args.data_root), image_size=28, download=False)
-    judge = train_classifier(data.train_images, data.train_labels, 10, steps=args.classifier_steps, batch_size=128, lr=2e-3, width=32)
+    judge = train_classifier(
+        data.train_images, data.train_labels, 10, steps=args.classifier_steps, batch_size=128, lr=2e-3, width=32
+    )
     judge_accuracy = accuracy(judge, data.test_images, data.test_labels)
     print(f"classifier: test accuracy {judge_accuracy:.4f} ({time.perf_counter() - started:.0f} s)")
 
@@ -53,8 +55,10 @@ def main() -> None:
     predicted = torch.cat([predict(judge, images[i : i + 1000]) for i in range(0, images.shape[0], 1000)])
     correct = predicted == labels
     per_class = [correct[labels == c].float().mean().item() for c in range(metadata["num_classes"])]
-    print(f"run {args.run_dir} (step {metadata.get('step')}): {labels.numel()} samples, "
-          f"conditional accuracy {correct.float().mean().item():.4f}")
+    print(
+        f"run {args.run_dir} (step {metadata.get('step')}): {labels.numel()} samples, "
+        f"conditional accuracy {correct.float().mean().item():.4f}"
+    )
     print("per class: " + " ".join(f"{c}:{a:.3f}" for c, a in enumerate(per_class)))
 
 

@@ -14,8 +14,6 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ganzoo.hookspecs import hookimpl
-
 Critic = Callable[[torch.Tensor], torch.Tensor]  # images -> real/fake logits (B,) or (B, 1)
 
 
@@ -23,9 +21,11 @@ class AdversarialLoss:
     """Base class of loss flavours; register subclasses with the ``ganzoo_adversarial_losses`` hook.
 
     ``threshold``: a logit above it counts as "real" in the logged D accuracy.
+    ``has_penalty``: ``penalty`` adds a term computed through D, so variants must pass D to it.
     """
 
     threshold: float = 0.0
+    has_penalty: bool = False
 
     def __init__(self, gp_weight: float = 10.0):
         self.gp_weight = gp_weight
@@ -91,6 +91,8 @@ class LeastSquares(AdversarialLoss):
 class WassersteinGP(AdversarialLoss):
     """WGAN-GP (Gulrajani et al. 2017): D = E fake - E real + gp_weight·E(‖∇D(x̂)‖ - 1)²; G = -E fake."""
 
+    has_penalty = True
+
     def real(self, logits):
         return -logits.mean()
 
@@ -107,8 +109,3 @@ class WassersteinGP(AdversarialLoss):
         (gradients,) = torch.autograd.grad(critic(between).float().sum(), between, create_graph=True)
         norms = gradients.flatten(1).norm(dim=1)
         return self.gp_weight * (norms - 1.0).pow(2).mean()
-
-
-@hookimpl
-def ganzoo_adversarial_losses():
-    return {"bce": NonSaturating, "hinge": Hinge, "lsgan": LeastSquares, "wgan-gp": WassersteinGP}

@@ -17,12 +17,28 @@ from torch.utils.flop_counter import FlopCounterMode
 from ganzoo.build import build_discriminator, build_generator
 from ganzoo.config import Recipe
 from ganzoo.data import resolve_data_root, to_unit_range
-from ganzoo.device import resolve_device, uses_bf16
+from ganzoo.datasets.mnist import load_mnist
+from ganzoo.device import configure_backends, resolve_device, uses_bf16
 from ganzoo.distributed import DistributedContext
-from ganzoo.errors import GanzooError
 from ganzoo.losses import Batch
-from ganzoo.plugins import Registries
-from ganzoo.train import Trainer, build_trainer
+from ganzoo.registry import Registries
+from ganzoo.trainer import Trainer, build_trainer
+
+
+class PILImages(torch.utils.data.Dataset):
+    """Images handed out one at a time as PIL images through ``transform``, as torchvision's MNIST class does
+    (without its ``processed/*.pt`` path, which unpickles)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform):
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, index: int):
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.images[index, 0].numpy(), mode="L")), int(self.labels[index])
 
 
 @dataclass
@@ -63,21 +79,25 @@ def matmul_peak_gflops(device: torch.device, precision: str, size: int = 2048, r
     return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
 
 
-def random_batch(trainer: Trainer, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    data = trainer.data
-    index = torch.randint(data.train_images.shape[0], (trainer.recipe.train.batch_size,), device=trainer.device, generator=generator)
-    return to_unit_range(data.train_images[index]), data.train_labels[index]
+def random_batches(trainer: Trainer, generator: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """One step's batches (``train.d_steps`` of them) of random training images."""
+    data, cfg = trainer.data, trainer.recipe.train
+    batches = []
+    for _ in range(cfg.d_steps):
+        index = torch.randint(data.train_images.shape[0], (cfg.batch_size,), device=trainer.device, generator=generator)
+        batches.append((to_unit_range(data.train_images[index]), data.train_labels[index]))
+    return batches
 
 
 def time_trainer(trainer: Trainer, steps: int, warmup: int) -> float:
     """Images per second over ``steps`` steady-state steps, after ``warmup`` steps (compilation, caches)."""
     source = torch.Generator(device=trainer.device).manual_seed(0)
-    for _ in range(warmup):
-        trainer.step(*random_batch(trainer, source))
+    for step in range(1, warmup + 1):
+        trainer.step(random_batches(trainer, source), step)
     synchronize(trainer.device)
     started = time.perf_counter()
-    for _ in range(steps):
-        logs = trainer.step(*random_batch(trainer, source))
+    for step in range(warmup + 1, warmup + steps + 1):
+        logs = trainer.step(random_batches(trainer, source), step)
     logs["d_loss"].item()  # one sync, at the end
     synchronize(trainer.device)
     return steps * trainer.recipe.train.batch_size / (time.perf_counter() - started)
@@ -86,29 +106,33 @@ def time_trainer(trainer: Trainer, steps: int, warmup: int) -> float:
 def training_flops_per_image(trainer: Trainer) -> float:
     """FLOPs of one training step (both forward and backward passes), per real image, by torch's counter."""
     source = torch.Generator(device=trainer.device).manual_seed(1)
-    batch = random_batch(trainer, source)
+    batches = random_batches(trainer, source)
     with FlopCounterMode(display=False) as counter:
-        trainer.step(*batch)
+        trainer.step(batches)
     return counter.get_total_flops() / trainer.recipe.train.batch_size
 
 
 def time_reference_loop(trainer: Trainer, registries: Registries, steps: int, warmup: int) -> float:
     """The seeds' style of loop on the same model and losses (see the module docstring)."""
     from torch.utils.data import DataLoader
-    from torchvision import datasets, transforms
+    from torchvision import transforms
 
     recipe, device, strategy = trainer.recipe, trainer.device, trainer.strategy
-    if recipe.data.name != "mnist":
-        raise GanzooError("the reference loop reads MNIST through torchvision; bench another dataset with --no-reference.")
     size = recipe.data.image_size
-    dataset = datasets.MNIST(str(resolve_data_root(recipe.data.root)), train=True, download=False, transform=transforms.Compose(
-        [transforms.Resize(size), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])]))
+    native = load_mnist(resolve_data_root(recipe.data.root), image_size=28, download=False)
+    dataset = PILImages(
+        native.train_images,
+        native.train_labels,
+        transforms.Compose([transforms.Resize(size), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])]),
+    )
     loader = DataLoader(dataset, batch_size=recipe.train.batch_size, shuffle=True, drop_last=True)
     generator = build_generator(registries, recipe, strategy, trainer.data.image_shape).to(device)
     discriminator = build_discriminator(registries, recipe, strategy, trainer.data.image_shape).to(device)
     betas = (recipe.train.beta1, recipe.train.beta2)
     optimizer_g = torch.optim.Adam(generator.parameters(), lr=recipe.train.lr_generator, betas=betas, foreach=False)
-    optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=recipe.train.lr_discriminator, betas=betas, foreach=False)
+    optimizer_d = torch.optim.Adam(
+        discriminator.parameters(), lr=recipe.train.lr_discriminator, betas=betas, foreach=False
+    )
     done, started = 0, None
     while done < warmup + steps:
         for real, labels in loader:
@@ -117,7 +141,11 @@ def time_reference_loop(trainer: Trainer, registries: Registries, steps: int, wa
                 started = time.perf_counter()
             real, labels = real.to(device), labels.to(device)
             z = torch.randn(real.shape[0], recipe.model.latent_dim, device=device)
-            fake_labels = torch.randint(trainer.data.num_classes, (real.shape[0],), device=device) if strategy.generator_conditional else None
+            fake_labels = (
+                torch.randint(trainer.data.num_classes, (real.shape[0],), device=device)
+                if strategy.generator_conditional
+                else None
+            )
             fake = generator(z, fake_labels)
             optimizer_d.zero_grad(set_to_none=False)
             d_loss = strategy.discriminator_loss(discriminator, Batch(real, labels, fake.detach(), fake_labels)).loss
@@ -135,11 +163,11 @@ def time_reference_loop(trainer: Trainer, registries: Registries, steps: int, wa
     return steps * recipe.train.batch_size / (time.perf_counter() - started)
 
 
-def bench(recipe: Recipe, registries: Registries, steps: int, warmup: int, reference: bool = True, log=print) -> BenchResult:
+def bench(
+    recipe: Recipe, registries: Registries, steps: int, warmup: int, reference: bool = True, log=print
+) -> BenchResult:
     device = resolve_device(recipe.train.device)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    configure_backends(device)
     trainer = build_trainer(recipe, registries, device, DistributedContext(), log=log)
     images_per_sec = time_trainer(trainer, steps, warmup)
     flops = training_flops_per_image(trainer)
@@ -151,9 +179,15 @@ def bench(recipe: Recipe, registries: Registries, steps: int, warmup: int, refer
     achieved = images_per_sec * flops / 1e9
     precision = "bf16" if uses_bf16(recipe.train.precision, device) else "fp32"
     return BenchResult(
-        variant=recipe.variant, device=str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
-        precision=precision, batch_size=recipe.train.batch_size, images_per_sec=images_per_sec, flops_per_image=flops,
-        achieved_gflops=achieved, peak_gflops=peak, fraction_of_peak=achieved / peak,
+        variant=recipe.variant,
+        device=str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        precision=precision,
+        batch_size=recipe.train.batch_size,
+        images_per_sec=images_per_sec,
+        flops_per_image=flops,
+        achieved_gflops=achieved,
+        peak_gflops=peak,
+        fraction_of_peak=achieved / peak,
         reference_images_per_sec=reference_speed,
         speedup=images_per_sec / reference_speed if reference_speed else None,
     )

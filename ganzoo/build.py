@@ -11,6 +11,7 @@ from torch import nn
 
 from ganzoo.checkpoint import load_checkpoint, load_module
 from ganzoo.config import (
+    AdversarialConfig,
     DataConfig,
     Recipe,
     apply_override,
@@ -19,9 +20,10 @@ from ganzoo.config import (
     recipe_from_dict,
 )
 from ganzoo.data import ImageData, resolve_data_root
-from ganzoo.errors import GanzooError
-from ganzoo.losses import AdversarialOptions, LossStrategy
-from ganzoo.plugins import Registries
+from ganzoo.errors import GanzooError, UnknownNameError
+from ganzoo.losses import LossStrategy
+from ganzoo.registry import Registries
+from ganzoo.rundir import RunDir
 
 
 def find_recipe(registries: Registries, variant: str, dataset: str) -> Any | None:
@@ -31,6 +33,28 @@ def find_recipe(registries: Registries, variant: str, dataset: str) -> Any | Non
         if candidate.is_file():
             return candidate
     return None
+
+
+def recipe_names(registries: Registries) -> list[str]:
+    return sorted(
+        {
+            path.name.removesuffix(".toml")
+            for directory in registries.recipe_dirs
+            for path in directory.iterdir()
+            if path.name.endswith(".toml")
+        }
+    )
+
+
+def named_recipe(registries: Registries, recipe: Path | str) -> Any:
+    """A recipe file given by path, or by name (``sgan-mnist-seed``): a ``NAME.toml`` in the recipe directories."""
+    path = Path(recipe)
+    if path.suffix or len(path.parts) > 1 or path.exists():
+        return path
+    for directory in registries.recipe_dirs:
+        if (directory / f"{path.name}.toml").is_file():
+            return directory / f"{path.name}.toml"
+    raise UnknownNameError("recipe", str(recipe), recipe_names(registries), "Or pass the path of a .toml file.")
 
 
 def resolve_recipe(
@@ -48,7 +72,8 @@ def resolve_recipe(
     """
     variant_entry = registries.variants.get(variant)  # unknown variant: fail before anything else
     if recipe_file is not None:
-        file_values, source = read_toml(Path(recipe_file)), str(recipe_file)
+        recipe_file = named_recipe(registries, recipe_file)
+        file_values, source = read_toml(Path(str(recipe_file))), str(recipe_file)
         if file_values.get("variant", variant) != variant:
             raise GanzooError(f"recipe {recipe_file} is for variant {file_values['variant']!r}, not {variant!r}.")
     else:
@@ -56,9 +81,9 @@ def resolve_recipe(
         file_values, source = (read_toml(Path(str(found))), str(found)) if found else ({}, "defaults")
     data_table = file_values.get("data") if isinstance(file_values.get("data"), dict) else {}
     dataset_name = dataset or data_table.get("name") or "mnist"
-    loader = registries.datasets.get(dataset_name)
+    dataset_entry = registries.datasets.entry(dataset_name)
     values: dict[str, Any] = {}
-    for key, value in [*variant_entry.defaults.items(), *getattr(loader, "recipe_defaults", {}).items()]:
+    for key, value in [*variant_entry.defaults.items(), *dataset_entry.recipe_defaults.items()]:
         apply_override(values, key.split("."), value)
     merge_into(values, file_values)
     values["variant"] = variant
@@ -66,15 +91,49 @@ def resolve_recipe(
     for path, value in overrides:
         apply_override(values, path, value)
     recipe = recipe_from_dict(values, source)
+    check_components(registries, recipe)
+    return recipe, source
+
+
+def check_components(registries: Registries, recipe: Recipe) -> None:
+    """Every name in ``recipe`` is registered and every value fits it; ``recipe.loss`` gets every option filled in."""
     registries.datasets.entry(recipe.data.name)
     registries.generators.entry(recipe.model.generator)
     registries.discriminators.entry(recipe.model.discriminator)
-    for metric in recipe.train.eval_metrics:
-        registries.metrics.entry(metric)
-    strategy_cls = loss_strategy_class(registries, variant)
-    recipe.loss = dataclasses.asdict(build_dataclass(strategy_cls.Options, recipe.loss, "loss"))
-    registries.adversarial.entry(recipe.loss.get("adversarial", AdversarialOptions.adversarial))
-    return recipe, source
+    train = recipe.train
+    metrics = [
+        registries.metrics.entry(name)
+        for name in dict.fromkeys([*train.eval_metrics, *([train.keep_best] if train.keep_best else [])])
+    ]
+    if train.keep_best and registries.metrics.entry(train.keep_best).higher_is_better is None:
+        raise GanzooError(
+            f"train.keep_best: metric {train.keep_best!r} has no direction (better when higher or lower?), "
+            f"so it cannot pick the best checkpoint. Use e.g. fid or conditional_accuracy."
+        )
+    needed = max((entry.min_samples for entry in metrics), default=1)
+    if metrics and train.eval_samples < needed:
+        raise GanzooError(
+            f"train.eval_samples {train.eval_samples} is too few for "
+            f"{', '.join(e.name for e in metrics if e.min_samples > train.eval_samples)}: use at least {needed}."
+        )
+    adversarial, options = loss_options(loss_strategy_class(registries, recipe.variant), recipe.loss)
+    registries.adversarial.entry(adversarial.adversarial)
+    recipe.loss = {**dataclasses.asdict(adversarial), **dataclasses.asdict(options)}
+
+
+def loss_options(strategy_cls: type[LossStrategy], values: dict[str, Any]) -> tuple[AdversarialConfig, Any]:
+    """Split the recipe's ``[loss]`` table into the adversarial flavour's keys and the strategy's ``Options``."""
+    common = {field.name for field in dataclasses.fields(AdversarialConfig)}
+    own = {field.name for field in dataclasses.fields(strategy_cls.Options)}
+    if common & own:
+        raise GanzooError(
+            f"loss strategy {strategy_cls.__name__}'s Options may not define {', '.join(sorted(common & own))}: "
+            f"those [loss] keys choose the adversarial flavour for every variant."
+        )
+    adversarial = build_dataclass(AdversarialConfig, values, "loss", also_known=own)
+    if adversarial.gp_weight < 0:
+        raise GanzooError(f"loss.gp_weight must be 0 or more, got {adversarial.gp_weight!r}.")
+    return adversarial, build_dataclass(strategy_cls.Options, values, "loss", also_known=common)
 
 
 def merge_into(values: dict[str, Any], other: dict[str, Any]) -> None:
@@ -92,12 +151,9 @@ def loss_strategy_class(registries: Registries, variant: str) -> type[LossStrate
 
 def build_strategy(registries: Registries, recipe: Recipe, num_classes: int) -> LossStrategy:
     strategy_cls = loss_strategy_class(registries, recipe.variant)
-    options = build_dataclass(strategy_cls.Options, recipe.loss, "loss")
-    # A third-party strategy's Options may not subclass AdversarialOptions: it then gets the defaults.
-    defaults = AdversarialOptions()
-    adversarial = registries.adversarial.create(getattr(options, "adversarial", defaults.adversarial),
-                                                gp_weight=getattr(options, "gp_weight", defaults.gp_weight))
-    return strategy_cls(options, num_classes, adversarial)
+    adversarial, options = loss_options(strategy_cls, recipe.loss)
+    flavour = registries.adversarial.create(adversarial.adversarial, gp_weight=adversarial.gp_weight)
+    return strategy_cls(options, num_classes, flavour)
 
 
 def build_generator(registries: Registries, recipe: Recipe, strategy: LossStrategy, image_shape) -> nn.Module:
@@ -122,7 +178,9 @@ def build_discriminator(registries: Registries, recipe: Recipe, strategy: LossSt
     )
 
 
-def load_dataset(registries: Registries, data: DataConfig, image_size: int | None = None, root: str | None = None) -> ImageData:
+def load_dataset(
+    registries: Registries, data: DataConfig, image_size: int | None = None, root: str | None = None
+) -> ImageData:
     """Call the dataset's loader with the recipe's ``[data]`` settings (``image_size``/``root`` override them).
 
     ``data.path`` is passed only when set, so loaders that read no folder of their own need not accept it.
@@ -130,25 +188,37 @@ def load_dataset(registries: Registries, data: DataConfig, image_size: int | Non
     loader = registries.datasets.get(data.name)
     kwargs = {"path": Path(data.path).expanduser()} if data.path else {}
     try:
-        return loader(root=resolve_data_root(root or data.root), image_size=image_size or data.image_size,
-                      download=data.download, **kwargs)
+        return loader(
+            root=resolve_data_root(root or data.root),
+            image_size=image_size or data.image_size,
+            download=data.download,
+            **kwargs,
+        )
     except TypeError as error:
         if kwargs and "path" in str(error):
-            raise GanzooError(f"dataset {data.name!r} does not read a folder of its own: remove data.path "
-                              f"(--data-root says where datasets live).") from None
+            raise GanzooError(
+                f"dataset {data.name!r} does not read a folder of its own: remove data.path "
+                f"(--data-root says where datasets live)."
+            ) from None
         raise
 
 
-def load_trained_generator(registries: Registries, run_dir: Path, device) -> tuple[Recipe, LossStrategy, nn.Module, dict[str, Any]]:
-    """A run's generator from its last checkpoint (its EMA weights when the run kept them), in eval mode.
-
-    Returns the run's recipe, its loss strategy (which says whether G is conditional), G and the metadata.
+def load_trained_generator(
+    registries: Registries,
+    run_dir: Path,
+    device,
+    checkpoint: str = "last",
+) -> tuple[Recipe, LossStrategy, nn.Module, dict[str, Any]]:
+    """A run's generator from its ``checkpoint`` ("last" or "best"; its EMA weights when the run kept them),
+    in eval mode. Returns the run's recipe, its loss strategy (which says whether G is conditional), G and
+    the checkpoint's metadata.
     """
-    checkpoint = Path(run_dir) / "checkpoints" / "last.safetensors"
-    tensors, metadata = load_checkpoint(checkpoint)
-    recipe = recipe_from_dict(metadata["recipe"], str(checkpoint))
+    path = RunDir(run_dir).require_checkpoint(checkpoint)
+    tensors, metadata = load_checkpoint(path)
+    recipe = recipe_from_dict(metadata["recipe"], str(path))
+    registries.variants.entry(recipe.variant)  # a variant from a plugin that is not loaded: say how to load it
     strategy = build_strategy(registries, recipe, metadata["num_classes"])
     generator = build_generator(registries, recipe, strategy, metadata["image_shape"]).to(device)
     weights = "G_ema" if any(name.startswith("G_ema.") for name in tensors) else "G"
-    load_module(generator, tensors, weights, checkpoint)
+    load_module(generator, tensors, weights, path)
     return recipe, strategy, generator.eval(), metadata

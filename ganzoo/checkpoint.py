@@ -1,9 +1,11 @@
 """Checkpoints as safetensors (never pickle), written atomically, with the recipe in the metadata.
 
-A checkpoint holds everything needed to resume bit for bit: every module's weights and buffers, both
-optimizers' state, the RNG states and the position in the data order. Tensors are named
-``{group}.{key}``; JSON-able values go in the metadata. A SHA-256 of the tensor bytes in the metadata
-catches flipped bytes that the safetensors format alone would load silently.
+A training checkpoint holds everything needed to resume bit for bit: every module's weights and buffers,
+both optimizers' state, the RNG states and the position in the data order. Tensors are named
+``{group}.{key}``; JSON-able values go in the metadata. A SHA-256 of the tensors *and* the metadata,
+stored beside them, catches flipped bytes and edited values that the safetensors format alone would load
+silently. Every way a file can be wrong (missing, truncated, altered, from another program, malformed)
+is a ``GanzooError`` that says so.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import json
 import os
 import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,44 +26,93 @@ from torch import nn
 
 from ganzoo.errors import GanzooError, first_line
 
+FORMAT = "2"  # 2: the checksum covers the metadata too (ganzoo 0.1's covered the tensors only)
+RUN_METADATA = {
+    "variant": str,
+    "recipe": dict,
+    "num_classes": int,
+    "image_shape": list,
+}  # what a run's checkpoint holds
 
-def content_hash(tensors: dict[str, torch.Tensor]) -> str:
+
+def content_hash(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None) -> str:
+    """SHA-256 of the tensors (names and bytes) and, when given, the encoded metadata."""
     digest = hashlib.sha256()
     for name in sorted(tensors):
         digest.update(name.encode())
         digest.update(tensors[name].contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    for key in sorted(metadata or {}):
+        digest.update(f"\0{key}\0{metadata[key]}".encode())
     return digest.hexdigest()
 
 
-def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> None:
-    """Write atomically: a temp file, fsync, then rename, so ``path`` is never half written."""
+def user_file_mode() -> int:
+    """The permissions the user's umask gives a new file (safetensors writes 0600, unreadable to a team)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def save_checkpoint(path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any]) -> None:
+    """Write atomically: a temp file, fsync, then rename, so ``path`` is never half written.
+
+    Only the process holding the run's lock writes its checkpoints, so the temp file's name is fixed.
+    """
     tensors = {name: value.detach().to("cpu").contiguous() for name, value in tensors.items()}
     encoded = {key: json.dumps(value) for key, value in metadata.items()}
-    encoded["sha256"] = content_hash(tensors)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    encoded["format"] = FORMAT
+    encoded["sha256"] = content_hash(tensors, encoded)
     temporary = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(temporary), metadata=encoded)
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file(tensors, str(temporary), metadata=encoded)
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(temporary, user_file_mode())
+        os.replace(temporary, path)
+    except (OSError, SafetensorError) as error:
+        reason = getattr(error, "strerror", None) or first_line(error)
+        raise GanzooError(
+            f"cannot write checkpoint {path} ({reason}). Free disk space or make the folder writable; "
+            f"the previous checkpoint, if any, is intact."
+        ) from None
 
 
-def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Tensors and decoded metadata; a missing, truncated or altered file is a clear error."""
+def load_checkpoint(
+    path: Path, required: Mapping[str, type] = RUN_METADATA
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Tensors and decoded metadata; a missing, truncated, altered or foreign file is a clear error, and so is
+    metadata without the ``required`` keys (by default, those of a run's checkpoint)."""
     if not path.is_file():
-        raise GanzooError(f"no checkpoint at {path}. Is this a ganzoo run directory (it has checkpoints/last.safetensors)?")
+        raise GanzooError(
+            f"no checkpoint at {path}. Is this a ganzoo run directory (it has checkpoints/last.safetensors)?"
+        )
     try:
         tensors = load_file(str(path))
         with safe_open(str(path), framework="pt") as handle:
-            raw = handle.metadata() or {}
+            raw = dict(handle.metadata() or {})
         expected = raw.pop("sha256", None)
+        covered = dict(raw) if raw.get("format") == FORMAT else None
+        raw.pop("format", None)
         metadata = {key: json.loads(value) for key, value in raw.items()}
     except (SafetensorError, OSError, ValueError) as error:
-        raise GanzooError(f"checkpoint {path} is corrupt or truncated ({error}). Use another checkpoint or re-run training.") from None
+        raise GanzooError(
+            f"checkpoint {path} is corrupt or truncated ({first_line(error)}). Use another checkpoint "
+            f"or re-run training."
+        ) from None
     if expected is None or "recipe" not in metadata:
         raise GanzooError(f"{path} is not a ganzoo checkpoint (no recipe or checksum in its metadata).")
-    if content_hash(tensors) != expected:
-        raise GanzooError(f"checkpoint {path} is corrupt: its tensors do not match the checksum written with them.")
+    if content_hash(tensors, covered) != expected:
+        raise GanzooError(
+            f"checkpoint {path} is corrupt: its tensors or metadata do not match the checksum written "
+            f"with them (was the file edited?). Use another checkpoint or re-run training."
+        )
+    for key, kind in required.items():
+        if not isinstance(metadata.get(key), kind):
+            raise GanzooError(f"checkpoint {path} is malformed: its metadata has no valid {key!r}.")
+    shape = metadata.get("image_shape", [1, 1, 1])
+    if len(shape) != 3 or not all(isinstance(n, int) and n > 0 for n in shape):
+        raise GanzooError(f"checkpoint {path} is malformed: image_shape {shape!r} is not (C, H, W).")
     return tensors, metadata
 
 
@@ -68,11 +120,11 @@ def module_tensors(name: str, module: nn.Module) -> dict[str, torch.Tensor]:
     return {f"{name}.{key}": value for key, value in module.state_dict().items()}
 
 
-def load_module(module: nn.Module, tensors: dict[str, torch.Tensor], name: str, path: Path) -> None:
-    state = _with_prefix(tensors, f"{name}.")
+def load_module(module: nn.Module, tensors: Mapping[str, torch.Tensor], name: str, path: Path) -> None:
+    state = with_prefix(tensors, f"{name}.")
     try:
         module.load_state_dict(state)
-    except RuntimeError as error:
+    except (RuntimeError, ValueError, TypeError) as error:
         raise GanzooError(f"checkpoint {path} does not fit this model's {name} ({first_line(error)}).") from None
 
 
@@ -89,9 +141,11 @@ def optimizer_state(name: str, optimizer: torch.optim.Optimizer) -> tuple[dict[s
     return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
 
 
-def load_optimizer(optimizer: torch.optim.Optimizer, name: str, tensors: dict[str, torch.Tensor], saved: dict[str, Any]) -> None:
+def load_optimizer(
+    optimizer: torch.optim.Optimizer, name: str, tensors: Mapping[str, torch.Tensor], saved: dict[str, Any]
+) -> None:
     state: dict[int, dict[str, Any]] = {}
-    for key, value in _with_prefix(tensors, f"{name}.").items():
+    for key, value in with_prefix(tensors, f"{name}.").items():
         index, field = key.split(".", 1)
         state.setdefault(int(index), {})[field] = value
     for key, value in saved["scalars"].items():
@@ -100,26 +154,24 @@ def load_optimizer(optimizer: torch.optim.Optimizer, name: str, tensors: dict[st
     optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
 
 
-def _with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
+def with_prefix(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
 
 
-def rng_tensors(order_source: torch.Generator) -> dict[str, torch.Tensor]:
-    tensors = {"rng.torch": torch.get_rng_state(), "rng.order": order_source.get_state()}
+def rng_tensors() -> dict[str, torch.Tensor]:
+    tensors = {"rng.torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         tensors.update({f"rng.cuda.{i}": state for i, state in enumerate(torch.cuda.get_rng_state_all())})
     return tensors
 
 
-def restore_training_state(saved, path: Path, modules, optimizers, order_source: torch.Generator, device: torch.device) -> tuple[int, torch.Tensor]:
-    """Load weights, optimizer state and RNG states from a checkpoint; returns (step, data order)."""
-    tensors, metadata = saved
-    for name, module in modules.items():
-        load_module(module, tensors, name, path)
-    for name, optimizer in optimizers.items():
-        load_optimizer(optimizer, name, tensors, metadata["optimizers"][name])
+def host_rng_metadata() -> dict[str, Any]:
+    numpy_state = np.random.get_state()
+    return {"python_rng": random.getstate(), "numpy_rng": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]]}
+
+
+def restore_rngs(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any]) -> None:
     torch.set_rng_state(tensors["rng.torch"])
-    order_source.set_state(tensors["rng.order"])
     cuda_states = [tensors[key] for key in sorted(k for k in tensors if k.startswith("rng.cuda."))]
     if cuda_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(cuda_states)
@@ -127,4 +179,3 @@ def restore_training_state(saved, path: Path, modules, optimizers, order_source:
     random.setstate((version, tuple(internal), gauss))
     kind, keys, *rest = metadata["numpy_rng"]
     np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
-    return metadata["step"], tensors["data.order"].to(device)

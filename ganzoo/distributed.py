@@ -42,6 +42,11 @@ class DistributedContext:
             dist.destroy_process_group()
 
 
+def is_main_process() -> bool:
+    """Whether this process is rank 0 (or the only one), from torchrun's environment, before any process group."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def init_distributed(device_type: str) -> DistributedContext:
     """Join the process group torchrun describes in the environment (WORLD_SIZE, RANK, LOCAL_RANK)."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 
 class GanzooError(Exception):
     """A problem with the user's input or environment, with a message that says what to do."""
+
+
+def shorten(value: object, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters: error messages quote values, and a value can be megabytes."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text):,} characters)"
+
+
+def cut_long_words(message: str, limit: int = 300) -> str:
+    """``message`` with every run of more than ``limit`` non-space characters cut (a path or value can be megabytes)."""
+
+    def cut(match: re.Match) -> str:
+        return f"{match.group()[: limit - 40]}... ({len(match.group()):,} characters)"
+
+    return re.sub(rf"\S{{{limit + 1},}}", cut, message)
 
 
 def first_line(error: BaseException) -> str:
@@ -21,7 +37,7 @@ class UnknownNameError(GanzooError, KeyError):
 
     def __init__(self, kind: str, name: str, valid: Iterable[str], hint: str = ""):
         valid = sorted(valid)
-        message = f"unknown {kind} {name!r}."
+        message = f"unknown {kind} {shorten(name)}."
         close = difflib.get_close_matches(name, valid, n=1)
         if close:
             message += f" Did you mean {close[0]!r}?"

@@ -7,28 +7,19 @@ specs below. A single file loads with ``ganzoo --plugin FILE.py`` (or from a fol
     [project.entry-points.ganzoo]
     myvariant = "my_package.my_module"
 
-ganzoo's own architectures, loss flavours and datasets, and its five built-in variants (``plugins/``),
-are implemented through these same hooks. Each hook returns new entries; a name already taken by
-another plugin is an error that names both plugins, and that plugin is left out. The guide, with a
-tutorial and this reference, is ``docs/plugins.md``.
+ganzoo's own architectures, loss flavours, datasets, metrics and logging sinks (``ganzoo.builtin``) and
+its five built-in variants (``plugins/``) are implemented through these same hooks. The registration
+hooks take no arguments and return new entries; a name already taken by another plugin is an error that
+names both plugins, and that plugin is left out. ``ganzoo_commands`` and ``ganzoo_logging_sinks`` receive
+something to extend. The guide, with a tutorial and this reference, is ``docs/plugins.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
 import pluggy
 
-if TYPE_CHECKING:
-    from torch import nn
-
-    from ganzoo.adversarial import AdversarialLoss
-    from ganzoo.data import ImageData
-    from ganzoo.losses import LossStrategy
-    from ganzoo.variant import Variant
-
+# The annotations below are documentation (strings, never evaluated): this module imports nothing from ganzoo,
+# so every module may import it without a cycle. ``scripts/hook_reference.py`` prints them as written.
 hookspec = pluggy.HookspecMarker("ganzoo")
 hookimpl = pluggy.HookimplMarker("ganzoo")
 
@@ -46,7 +37,8 @@ def ganzoo_generators() -> Mapping[str, Callable[..., nn.Module]]:
     layers. Raise ``ganzoo.GanzooError`` for an image size the architecture cannot produce.
     Subclassing ``ganzoo.models.Generator`` (set ``self.body``) gives every conditioning for free.
     The constructor declares ``image_sizes``, a tuple of the square sides it supports (``()``: any),
-    at which the registry tests build it; its docstring's first line is its description.
+    at which the registry tests build it; its docstring's first line is its description. (Or return
+    ``ganzoo.Component(constructor, image_sizes=..., description=...)`` to state them explicitly.)
     """
 
 
@@ -90,7 +82,8 @@ def ganzoo_adversarial_losses() -> Mapping[str, type[AdversarialLoss]]:
     ``generator(logits)`` for G, each a mean over the batch, and optionally ``penalty(critic, real,
     fake)``, an extra D loss computed through D (WGAN-GP's gradient penalty). It is constructed as
     ``Flavour(gp_weight=...)``; ``threshold`` is the logit above which D "says real" in the logged
-    accuracy. Any variant uses the one named by the recipe's ``loss.adversarial``.
+    accuracy, and ``has_penalty = True`` marks a flavour whose ``penalty`` needs D. Any variant uses the
+    one named by the recipe's ``loss.adversarial``.
     """
 
 
@@ -102,8 +95,9 @@ def ganzoo_datasets() -> Mapping[str, Callable[..., ImageData]]:
     ``path=pathlib.Path`` when the recipe sets ``data.path`` (a folder of the dataset's own, as for
     ``imagefolder``), and returns a ``ganzoo.data.ImageData``: uint8 train/test images ``(N, C, H, W)``
     at ``image_size`` and int64 labels. Raise ``ganzoo.GanzooError`` saying where to put the files
-    when they are missing and cannot be downloaded. A loader may carry ``recipe_defaults``, a dict of
-    dotted recipe keys (``{"data.image_size": 32}``) that apply under any recipe on this dataset.
+    when they are missing and cannot be downloaded. Return ``ganzoo.Component(loader, recipe_defaults=...)``
+    to give recipe values by dotted key (``{"data.image_size": 32}``) that apply under any recipe on
+    this dataset.
     """
 
 
@@ -115,6 +109,8 @@ def ganzoo_metrics() -> Mapping[str, Callable[..., float | None]]:
     of the evaluated images, the requested labels for conditional samples, the real test split's
     features, the dataset) and returns a float, or ``None`` where it does not apply (e.g. a metric for
     one kind of dataset). Its docstring's first line is its description in ``ganzoo list metrics``.
+    Return ``ganzoo.Component(metric, higher_is_better=..., min_samples=...)`` to give its direction
+    (needed for ``train.keep_best``) and the fewest samples it can be computed from.
     """
 
 
@@ -135,4 +131,29 @@ def ganzoo_recipe_dirs() -> Iterable[Path | Any]:
 
     Recipes are TOML files named ``VARIANT-DATASET.toml``; the first directory that has the file wins,
     with ganzoo's own ``recipes/`` searched first.
+    """
+
+
+@hookspec
+def ganzoo_commands(cli: click.Group) -> None:
+    """Return nothing: add commands to the ``ganzoo`` command line instead.
+
+    ``cli`` is the ``ganzoo`` click group: decorate a function with ``@cli.command()`` or call
+    ``cli.add_command(command)``. A plugin command's name must not be a built-in one. Plugin commands
+    are loaded when they are run (``ganzoo NAME``), so ``ganzoo --help`` stays fast and lists only the
+    built-in commands; ``ganzoo plugins`` lists which plugin added which command.
+    """
+
+
+@hookspec
+def ganzoo_logging_sinks(recipe: Recipe, run_dir: Path, start_step: int) -> Iterable[LogSink]:
+    """Return logging sinks (``ganzoo.LogSink`` objects) for a run that is about to train, or nothing.
+
+    Called once per run, in the process that writes the run directory (rank 0 under torchrun);
+    ``start_step`` is 0, or the checkpoint's step when the run resumes (drop what came after it). A sink
+    receives every record the run writes to ``metrics.jsonl`` (``sink.write(record)``: training means at
+    each log step, evaluations, the end) and every sample grid (``sink.add_image(tag, step, path)``), and
+    is closed when training stops. ``metrics.jsonl`` stays the source of truth; sinks mirror it to a
+    dashboard: TensorBoard is ganzoo's own (on with ``train.tensorboard = true``); W&B or MLflow would be
+    a plugin's, switched on by the plugin's presence or an environment variable of its own.
     """

@@ -12,6 +12,7 @@ sigmoid/softmax themselves (a Sigmoid before BCELoss or a Softmax before CrossEn
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,6 +24,7 @@ from ganzoo.errors import GanzooError
 
 if TYPE_CHECKING:
     from ganzoo.data import ImageData
+    from ganzoo.registry import Registries
 
 
 @dataclass
@@ -56,24 +58,24 @@ class SetupContext:
     data: ImageData
     device: torch.device
     seed: int
-    registries: Any
-    log: Any = print
+    registries: Registries
+    log: Callable[[str], None] = print
     resuming: bool = False  # weights will be loaded from a checkpoint: build modules, skip pretraining
 
 
 @dataclass
 class AdversarialOptions:
-    """The options every strategy has; a strategy's own ``Options`` subclass this dataclass.
+    """Kept so that strategies written for ganzoo 0.1 (``class Options(AdversarialOptions)``) still load.
 
-    adversarial: the loss flavour of the real/fake term (``ganzoo list adversarial``: bce, hinge, lsgan, wgan-gp).
-    gp_weight: the gradient-penalty weight, for flavours with a penalty (wgan-gp).
+    A strategy's ``Options`` no longer needs a base class: the recipe's ``loss.adversarial`` and
+    ``loss.gp_weight`` choose the adversarial flavour (``ganzoo.config.AdversarialConfig``) and reach the
+    strategy as ``self.adversarial``, not as options.
     """
 
-    adversarial: str = "bce"
-    gp_weight: float = 10.0
 
-
-NoOptions = AdversarialOptions  # a strategy without options of its own
+@dataclass
+class NoOptions:
+    """The options of a strategy that has none of its own."""
 
 
 class LossStrategy:
@@ -86,7 +88,7 @@ class LossStrategy:
         discriminator_conditional: D receives the labels too (CGAN); ACGAN's D predicts them instead.
     """
 
-    Options: ClassVar[type] = AdversarialOptions
+    Options: ClassVar[type] = NoOptions
     generator_conditional: ClassVar[bool] = False
     discriminator_conditional: ClassVar[bool] = False
 
@@ -113,8 +115,14 @@ class LossStrategy:
         """Numbers to report at evaluation steps and at the end (e.g. test accuracy); none by default."""
         return {}
 
-    def adversarial_d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, critic: Critic | None = None,
-                           batch: Batch | None = None, extra_negatives: torch.Tensor | None = None) -> StepLosses:
+    def adversarial_d_loss(
+        self,
+        real_logits: torch.Tensor,
+        fake_logits: torch.Tensor,
+        critic: Critic | None = None,
+        batch: Batch | None = None,
+        extra_negatives: torch.Tensor | None = None,
+    ) -> StepLosses:
         """D's real/fake term in the recipe's flavour, logging D's accuracy.
 
         Flavours with a penalty (wgan-gp) evaluate it through ``critic`` (images -> real/fake logits) on
@@ -127,10 +135,12 @@ class LossStrategy:
             fake_term = 0.5 * (fake_term + self.adversarial.fake(extra_negatives))
         loss = self.adversarial.real(real_logits) + fake_term
         logs = {"d_accuracy": real_fake_accuracy(real_logits, fake_logits, self.adversarial.threshold)}
-        if type(self.adversarial).penalty is not AdversarialLoss.penalty and (critic is None or batch is None):
-            raise GanzooError(f"the {type(self.adversarial).__name__} loss flavour adds a penalty computed through D, and "
-                              f"this variant's loss does not pass D to it. Set loss.adversarial to another flavour "
-                              f"(ganzoo list adversarial).")
+        if self.adversarial.has_penalty and (critic is None or batch is None):
+            raise GanzooError(
+                f"the {type(self.adversarial).__name__} loss flavour adds a penalty computed through D, and "
+                f"this variant's loss does not pass D to it. Set loss.adversarial to another flavour "
+                f"(ganzoo list adversarial)."
+            )
         if critic is not None and batch is not None:
             penalty = self.adversarial.penalty(critic, batch.real, batch.fake)
             if penalty is not None:

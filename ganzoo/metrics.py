@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import torch
 
 from ganzoo.data import ImageData
-from ganzoo.hookspecs import hookimpl
+
+NEIGHBOURS = 3  # k of the k-nearest-neighbour balls of precision and recall (Kynkäänniemi et al. 2019)
 
 
 @dataclass
@@ -69,12 +70,14 @@ def _share_inside(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Ten
     return float(torch.cat(inside).float().mean())
 
 
-def manifold_share(queries: torch.Tensor, reference: torch.Tensor, k: int = 3) -> float:
+def manifold_share(queries: torch.Tensor, reference: torch.Tensor, k: int = NEIGHBOURS) -> float | None:
     """Share of ``queries`` inside the union of k-nearest-neighbour balls around ``reference`` points.
 
     Improved precision (Kynkäänniemi et al. 2019) is manifold_share(fake, real); recall is
-    manifold_share(real, fake).
+    manifold_share(real, fake). None when ``reference`` has no more than k points (no k-th neighbour).
     """
+    if reference.shape[0] <= k:
+        return None
     reference = reference.float()
     return _share_inside(queries.float(), reference, _kth_neighbour_radius(reference, k))
 
@@ -102,12 +105,12 @@ def conditional_accuracy(s: EvalSet) -> float | None:
     return float((s.probabilities.argmax(1) == s.labels).float().mean())
 
 
-def precision(s: EvalSet) -> float:
+def precision(s: EvalSet) -> float | None:
     """Improved precision (k = 3): share of samples inside the real data's manifold."""
     return manifold_share(s.features, s.real_features)
 
 
-def recall(s: EvalSet) -> float:
+def recall(s: EvalSet) -> float | None:
     """Improved recall (k = 3): share of real test images inside the samples' manifold."""
     return manifold_share(s.real_features, s.features)
 
@@ -125,12 +128,3 @@ def class_entropy(s: EvalSet) -> float:
 def cas(s: EvalSet) -> float | None:
     """Classification accuracy score (Ravuri & Vinyals 2019): a classifier trained on samples, tested on real data."""
     return s.cas() if s.cas is not None and s.labels is not None else None
-
-
-@hookimpl
-def ganzoo_metrics():
-    return {
-        "fid": fid, "inception_score": inception, "conditional_accuracy": conditional_accuracy,
-        "precision": precision, "recall": recall, "class_coverage": class_coverage,
-        "class_entropy": class_entropy, "cas": cas,
-    }

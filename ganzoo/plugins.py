@@ -1,99 +1,56 @@
 """Loads plugins and fills the registries from their hooks.
 
-ganzoo's own architectures and datasets are registered here as plugins; variants, built-in ones
-included, arrive through the ``ganzoo`` entry-point group (``plugins/`` in this repository).
-Single-file plugins load from paths given with ``ganzoo --plugin PATH`` and from the directories in
-``$GANZOO_PLUGINS_DIR``.
-A plugin that fails to import, raises in a hook, or registers a name another plugin already has is
-left out whole and reported by name (``ganzoo plugins``); everything else keeps working.
+Plugins come from four places, in this order: ganzoo's own built-in plugins (``DEFAULT_PLUGINS``, the
+modules of ``ganzoo.builtin``, named by dotted path so that this loader imports no component), the
+``ganzoo`` entry-point group (the five built-in variants in ``plugins/`` load there, exactly as a
+third-party package does), single-file plugins (``ganzoo --plugin PATH`` and ``$GANZOO_PLUGINS_DIR``),
+and plugins registered from Python (``register``). A plugin that fails to import, raises in a hook, or
+registers a name another plugin already has is left out whole and reported by name (``ganzoo plugins``);
+everything else keeps working.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.util
 import os
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from importlib import metadata, resources
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pluggy
-from torch import nn
 
-from ganzoo import adversarial, hookspecs, metrics
-from ganzoo.datasets import cifar, folder, mixture, mnist, shapes
-from ganzoo.adversarial import AdversarialLoss
-from ganzoo.losses import LossStrategy
-from ganzoo.models import acgan, dcgan, mlp, spectral
-from ganzoo.registry import Registry
-from ganzoo.variant import Variant
+from ganzoo import hookspecs
+from ganzoo.registry import KINDS, PluginReport, Registries
 
 ENTRY_POINT_GROUP = "ganzoo"
 DISABLE_AUTOLOAD_ENV = "GANZOO_DISABLE_PLUGIN_AUTOLOAD"
 PLUGINS_DIR_ENV = "GANZOO_PLUGINS_DIR"
-UNKNOWN_VARIANT_HINT = ("A variant from a single-file plugin needs `ganzoo --plugin FILE.py ...` (or the file's folder "
-                        f"in ${PLUGINS_DIR_ENV}); a packaged one needs `pip install` of its package.")
-CORE_PLUGINS: tuple[ModuleType, ...] = (mlp, acgan, dcgan, spectral, mnist, cifar, folder, shapes, mixture, metrics,
-                                         adversarial)
-REGISTRATION_HOOKS = {
-    "ganzoo_generators": "generators",
-    "ganzoo_discriminators": "discriminators",
-    "ganzoo_losses": "losses",
-    "ganzoo_adversarial_losses": "adversarial",
-    "ganzoo_datasets": "datasets",
-    "ganzoo_metrics": "metrics",
-}
+DEFAULT_PLUGINS = (
+    "ganzoo.builtin.architectures",
+    "ganzoo.builtin.adversarial",
+    "ganzoo.builtin.datasets",
+    "ganzoo.builtin.metrics",
+    "ganzoo.builtin.sinks",
+)
+_registered: dict[str, object] = {}  # plugins added from Python with ``register``
 
 
-@dataclass(frozen=True)
-class PluginReport:
-    """One plugin's outcome: what it registered, or why it was left out."""
-
-    name: str
-    source: str
-    registered: tuple[str, ...] = ()
-    error: str | None = None
+def register(plugin: object, name: str | None = None) -> None:
+    """Add a plugin object or module from Python (a notebook, a test fixture) to every later ``get_registries``."""
+    _registered[name or getattr(plugin, "__name__", type(plugin).__name__)] = plugin
+    get_registries.cache_clear()
 
 
-@dataclass
-class Registries:
-    """Everything plugins registered, by kind, and a report on every plugin."""
-
-    generators: Registry[Any] = field(default_factory=lambda: Registry("generator"))
-    discriminators: Registry[Any] = field(default_factory=lambda: Registry("discriminator"))
-    losses: Registry[type[LossStrategy]] = field(default_factory=lambda: Registry("loss"))
-    adversarial: Registry[type[AdversarialLoss]] = field(default_factory=lambda: Registry("adversarial loss"))
-    datasets: Registry[Any] = field(default_factory=lambda: Registry("dataset"))
-    variants: Registry[Variant] = field(default_factory=lambda: Registry("variant", hint=UNKNOWN_VARIANT_HINT))
-    metrics: Registry[Any] = field(default_factory=lambda: Registry("metric"))
-    recipe_dirs: list[Any] = field(default_factory=list)
-    reports: list[PluginReport] = field(default_factory=list)
-
-    def kinds(self) -> dict[str, Registry[Any]]:
-        return {
-            "variants": self.variants,
-            "generators": self.generators,
-            "discriminators": self.discriminators,
-            "losses": self.losses,
-            "adversarial": self.adversarial,
-            "datasets": self.datasets,
-            "metrics": self.metrics,
-        }
-
-    @property
-    def failures(self) -> list[PluginReport]:
-        return [report for report in self.reports if report.error]
-
-    def create_generator(self, name: str, **kwargs: Any) -> nn.Module:
-        return self.generators.create(name, **kwargs)
-
-    def create_discriminator(self, name: str, **kwargs: Any) -> nn.Module:
-        return self.discriminators.create(name, **kwargs)
+def unregister(name: str) -> None:
+    """Remove a plugin added with ``register``."""
+    _registered.pop(name, None)
+    get_registries.cache_clear()
 
 
 def autoload_disabled() -> bool:
@@ -120,7 +77,7 @@ def load_plugin_file(path: str | os.PathLike) -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImportError(f"{path} is not a Python file")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # dataclasses and pickling-free introspection look the module up here
+    sys.modules[module_name] = module  # dataclasses and introspection look the module up here
     try:
         spec.loader.exec_module(module)
     except BaseException:
@@ -129,19 +86,25 @@ def load_plugin_file(path: str | os.PathLike) -> ModuleType:
     return module
 
 
-def make_plugin_manager(extra_plugins: Iterable[object] = (), load_entry_points: bool = True,
-                        plugin_paths: Iterable[str | os.PathLike] = ()) -> tuple[pluggy.PluginManager, list[PluginReport]]:
-    """A plugin manager with the core plugins, the entry-point plugins, plugin files and ``extra_plugins``.
+def _failure(error: BaseException) -> str:
+    # A plugin that calls sys.exit() or raises KeyboardInterrupt on import must not end the command silently.
+    return f"failed to load: {type(error).__name__}: {error}"
 
-    Plugin files come from ``plugin_paths`` (files or directories) and, unless autoloading is off, from
-    the directories in ``$GANZOO_PLUGINS_DIR`` (separated by ``os.pathsep``). Returns the manager with
-    reports for the plugins that could not be imported. With ``$GANZOO_DISABLE_PLUGIN_AUTOLOAD`` set,
-    only ganzoo's own entry points (the built-in variants) and the explicit ``plugin_paths`` load.
+
+def make_plugin_manager(
+    extra_plugins: Iterable[object] = (), load_entry_points: bool = True, plugin_paths: Iterable[str | os.PathLike] = ()
+) -> tuple[pluggy.PluginManager, list[PluginReport]]:
+    """A plugin manager with ganzoo's built-in plugins, the entry-point plugins, plugin files, the plugins
+    added with ``register`` and ``extra_plugins``; returns it with reports for the plugins that could not load.
+
+    Plugin files come from ``plugin_paths`` (files or directories) and, unless autoloading is off, from the
+    directories in ``$GANZOO_PLUGINS_DIR`` (separated by ``os.pathsep``). With ``$GANZOO_DISABLE_PLUGIN_AUTOLOAD``
+    set, only ganzoo's own plugins (the built-in variants included) and the explicit ``plugin_paths`` load.
     """
     manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
     manager.add_hookspecs(hookspecs)
-    for module in CORE_PLUGINS:
-        manager.register(module, name=f"ganzoo.{module.__name__.rsplit('.', 1)[-1]}")
+    for dotted in DEFAULT_PLUGINS:
+        manager.register(importlib.import_module(dotted), name=dotted)
     failures: list[PluginReport] = []
     if load_entry_points:
         for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -150,17 +113,20 @@ def make_plugin_manager(extra_plugins: Iterable[object] = (), load_entry_points:
                 continue
             try:
                 manager.register(entry_point.load(), name=entry_point.name)
-            except Exception as error:  # a broken third-party plugin must not break ganzoo
-                failures.append(PluginReport(entry_point.name, f"{entry_point.value} ({distribution})",
-                                             error=f"failed to load: {type(error).__name__}: {error}"))
+            except BaseException as error:  # noqa: BLE001 - a broken third-party plugin must not break ganzoo
+                failures.append(
+                    PluginReport(entry_point.name, f"{entry_point.value} ({distribution})", error=_failure(error))
+                )
     paths = list(plugin_paths)
     if not autoload_disabled():
         paths += [p for p in os.environ.get(PLUGINS_DIR_ENV, "").split(os.pathsep) if p.strip()]
     for file in plugin_files(paths):
         try:
             manager.register(load_plugin_file(file), name=file.name)
-        except Exception as error:  # reported like a broken entry point; the rest keeps working
-            failures.append(PluginReport(file.name, str(file), error=f"failed to load: {type(error).__name__}: {error}"))
+        except BaseException as error:  # noqa: BLE001 - reported like a broken entry point; the rest keeps working
+            failures.append(PluginReport(file.name, str(file), error=_failure(error)))
+    for name, plugin in _registered.items():
+        manager.register(plugin, name=name)
     for plugin in extra_plugins:
         manager.register(plugin)
     return manager, failures
@@ -168,49 +134,49 @@ def make_plugin_manager(extra_plugins: Iterable[object] = (), load_entry_points:
 
 def collect(manager: pluggy.PluginManager, failures: Iterable[PluginReport] = ()) -> Registries:
     """Call each plugin's registration hooks and add what it returned, plugin by plugin."""
-    registries = Registries(recipe_dirs=[resources.files("ganzoo_recipes")], reports=list(failures))
+    registries = Registries(recipe_dirs=[resources.files("ganzoo_recipes")], reports=list(failures), manager=manager)
     for name, plugin in manager.list_name_plugin():
         if plugin is None:
             continue
         source = getattr(plugin, "__name__", type(plugin).__name__)
         try:
             entries, recipe_dirs = _entries_of(manager, plugin)
-            _check_clashes(registries, entries)
-        except Exception as error:
+            for kind, entry_name, _, _ in entries:  # checked before adding any: a plugin goes in whole or not at all
+                registries.by_kind[kind].check_free(entry_name, name)
+            for kind, entry_name, value, description in entries:
+                registries.by_kind[kind].add(entry_name, value, description=description, plugin=name)
+        except Exception as error:  # noqa: BLE001 - a plugin's hook that raises leaves that plugin out
             registries.reports.append(PluginReport(name, source, error=f"{type(error).__name__}: {error}"))
+            manager.unregister(plugin)
             continue
-        for kind, entry_name, value, description in entries:
-            getattr(registries, kind).add(entry_name, value, description=description, plugin=name)
         registries.recipe_dirs.extend(recipe_dirs)
-        registries.reports.append(PluginReport(name, source, tuple(f"{getattr(registries, kind).kind} {n}" for kind, n, _, _ in entries)))
+        registries.reports.append(
+            PluginReport(name, source, tuple(f"{registries.by_kind[kind].kind} {n}" for kind, n, _, _ in entries))
+        )
     return registries
 
 
-def _entries_of(manager: pluggy.PluginManager, plugin: object) -> tuple[list[tuple[str, str, Any, str | None]], list[Any]]:
+def _entries_of(
+    manager: pluggy.PluginManager, plugin: object
+) -> tuple[list[tuple[str, str, Any, str | None]], list[Any]]:
+    kind_of_hook = {kind.hook: kind.name for kind in KINDS}
     entries: list[tuple[str, str, Any, str | None]] = []
     recipe_dirs: list[Any] = []
     for caller in manager.get_hookcallers(plugin) or ():
         for impl in caller.get_hookimpls():
-            if impl.plugin is not plugin:
+            if impl.plugin is not plugin or caller.name not in (*kind_of_hook, "ganzoo_recipe_dirs"):
                 continue
             result = impl.function()
-            if caller.name in REGISTRATION_HOOKS:
-                entries += [(REGISTRATION_HOOKS[caller.name], n, v, None) for n, v in (result or {}).items()]
-            elif caller.name == "ganzoo_variants":
+            if caller.name == "ganzoo_variants":
                 entries += [("variants", v.name, v, v.description) for v in result or ()]
             elif caller.name == "ganzoo_recipe_dirs":
                 recipe_dirs += list(result or ())
+            else:
+                entries += [(kind_of_hook[caller.name], n, v, None) for n, v in (result or {}).items()]
     return entries, recipe_dirs
-
-
-def _check_clashes(registries: Registries, entries: list[tuple[str, str, Any, str | None]]) -> None:
-    for kind, name, _, _ in entries:
-        registry = getattr(registries, kind)
-        if name in registry:
-            raise ValueError(f"{registry.kind} {name!r} is already registered by plugin {registry.entry(name).plugin!r}")
 
 
 @functools.lru_cache(maxsize=4)
 def get_registries(plugin_paths: tuple[str, ...] = ()) -> Registries:
-    """The registries of this process: core components, installed plugins and plugin files (loaded once)."""
+    """The registries of this process: built-ins, installed plugins, plugin files, registered plugins (loaded once)."""
     return collect(*make_plugin_manager(plugin_paths=plugin_paths))

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ from torch import nn
 from torchvision.utils import make_grid, save_image
 
 from ganzoo.data import to_uint8
+from ganzoo.rundir import write_atomically
 
 GRID_COLUMNS = 10
 UNCONDITIONAL_GRID_SIZE = 100
@@ -25,7 +29,9 @@ def is_points(image_shape) -> bool:
     return tuple(image_shape) == (2, 1, 1)
 
 
-def preview_labels(num_classes: int, conditional: bool, image_shape, device: torch.device | str = "cpu") -> tuple[int, torch.Tensor | None]:
+def preview_labels(
+    num_classes: int, conditional: bool, image_shape, device: torch.device | str = "cpu"
+) -> tuple[int, torch.Tensor | None]:
     """How many samples a preview shows and their labels: one row per class for a conditional G, else
     100 images; 2,000 points for 2-D toy data (labels cycling over the classes when conditional)."""
     if is_points(image_shape):
@@ -37,6 +43,24 @@ def preview_labels(num_classes: int, conditional: bool, image_shape, device: tor
     return UNCONDITIONAL_GRID_SIZE, None
 
 
+@dataclass(frozen=True)
+class Latent:
+    """G's input noise: ``dim`` numbers per image from the recipe's prior (``model.noise``)."""
+
+    dim: int
+    prior: str = "normal"
+
+    @classmethod
+    def of(cls, model) -> Latent:
+        """From a recipe's ``[model]`` (``ganzoo.config.ModelConfig``)."""
+        return cls(model.latent_dim, model.noise)
+
+    def sample(self, count: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"):
+        if self.prior == "uniform":
+            return torch.rand(count, self.dim, generator=generator, device=device)
+        return torch.randn(count, self.dim, generator=generator, device=device)
+
+
 def grid_labels(num_classes: int, per_class: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """Labels for a grid with one row per class: 0,0,..,0, 1,1,..,1, ..."""
     return torch.arange(num_classes, device=device).repeat_interleave(per_class)
@@ -46,15 +70,20 @@ def grid_labels(num_classes: int, per_class: int, device: torch.device | str = "
 def generate(
     generator: nn.Module,
     count: int,
-    latent_dim: int,
+    latent: Latent | int,
     labels: torch.Tensor | None,
     seed: int,
     device: torch.device | str,
     batch_size: int = 500,
+    progress: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:
-    """``count`` images in [-1, 1] from seeded noise, in eval mode (BatchNorm uses running statistics)."""
+    """``count`` images in [-1, 1] from seeded noise, in eval mode (BatchNorm uses running statistics).
+
+    ``progress(done, count)`` is called after each batch.
+    """
     noise_source = torch.Generator(device="cpu").manual_seed(seed)
-    noise = torch.randn(count, latent_dim, generator=noise_source)
+    latent = latent if isinstance(latent, Latent) else Latent(latent)  # an int: that many N(0, 1) numbers
+    noise = latent.sample(count, generator=noise_source)
     was_training = generator.training
     generator.eval()
     try:
@@ -65,6 +94,8 @@ def generate(
                 chunks.append(generator(z).float())
             else:
                 chunks.append(generator(z, labels[start : start + batch_size].to(device)).float())
+            if progress is not None:
+                progress(min(start + batch_size, count), count)
         return torch.cat(chunks)
     finally:
         generator.train(was_training)
@@ -90,15 +121,20 @@ def render(images: torch.Tensor, columns: int) -> torch.Tensor:
 
 
 def save_grid(images: torch.Tensor, path: Path, columns: int) -> None:
+    """A PNG grid, written atomically (an interrupted write never leaves a broken file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(render(images, columns), str(path))
+    buffer = io.BytesIO()
+    save_image(render(images, columns), buffer, format="png")
+    write_atomically(path, buffer.getvalue())
 
 
 def save_npz(images: torch.Tensor, labels: torch.Tensor, path: Path) -> None:
-    """``images`` uint8 (N, C, H, W) in 0..255 (2-D points: float32 (N, 2)) and ``labels`` int64 (-1 when unconditional)."""
+    """``images`` uint8 (N, C, H, W) in 0..255 (2-D points: float32 (N, 2)); ``labels`` int64 (-1: unconditional)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if is_points(images.shape[1:]):
         arrays = {"points": images.detach().float().flatten(1).cpu().numpy()}
     else:
         arrays = {"images": to_uint8(images).cpu().numpy()}
-    np.savez_compressed(path, **arrays, labels=labels.to(torch.int64).cpu().numpy())
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays, labels=labels.to(torch.int64).cpu().numpy())
+    write_atomically(path, buffer.getvalue())

@@ -19,8 +19,10 @@ VARIANT_NAME = re.compile(r"[a-z][a-z0-9_-]*\Z")
 def scaffold_variant(name: str, directory: Path, existing_variants=(), overwrite: bool = False) -> list[Path]:
     """Write NAME.py, test_NAME.py and NAME-shapes.toml into ``directory``; returns their paths."""
     if not VARIANT_NAME.match(name):
-        raise GanzooError(f"variant name {name!r} is not allowed: use lower-case letters, digits, '-' and '_', "
-                          "starting with a letter (e.g. my-gan).")
+        raise GanzooError(
+            f"variant name {name!r} is not allowed: use lower-case letters, digits, '-' and '_', "
+            "starting with a letter (e.g. my-gan)."
+        )
     if name in existing_variants:
         raise GanzooError(f"a variant named {name!r} is already registered (see `ganzoo list`); choose another name.")
     module = name.replace("-", "_")
@@ -33,8 +35,16 @@ def scaffold_variant(name: str, directory: Path, existing_variants=(), overwrite
     clashes = [str(path) for path in files if path.exists()]
     if clashes and not overwrite:
         raise GanzooError(f"{', '.join(clashes)} already exist; pass --force to overwrite, or another --dir.")
-    directory.mkdir(parents=True, exist_ok=True)
     templates = resources.files("ganzoo") / "templates"
-    for path, template in files.items():
-        path.write_text(Template((templates / template).read_text(encoding="utf-8")).substitute(values), encoding="utf-8")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, template in files.items():
+            path.write_text(
+                Template((templates / template).read_text(encoding="utf-8")).substitute(values), encoding="utf-8"
+            )
+    except OSError as error:
+        raise GanzooError(
+            f"cannot write the scaffold into {directory} ({error.strerror or error}). Pass --dir with a "
+            f"folder you can write."
+        ) from None
     return list(files)

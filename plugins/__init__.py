@@ -1,1 +1,1 @@
-"""Built-in variants, installed as the package ``ganzoo_plugins`` and loaded through the ``ganzoo`` entry-point group."""
+"""Built-in variants, installed as the package ``ganzoo_plugins``, loaded through the ``ganzoo`` entry-point group."""

@@ -10,16 +10,16 @@ from dataclasses import dataclass
 
 import torch.nn.functional as F
 
-from ganzoo import AdversarialOptions, LossStrategy, StepLosses, Variant, class_accuracy, hookimpl
+from ganzoo import LossStrategy, StepLosses, Variant, class_accuracy, hookimpl
 
 
 @dataclass
-class ACGANOptions(AdversarialOptions):
+class ACGANOptions:
     class_loss_on_fakes: bool = True
 
 
 class ACGANLoss(LossStrategy):
-    """ACGAN loss: D = real/fake term + CE class (on reals, and on fakes if set); G = G's real/fake term + CE(fake class)."""
+    """ACGAN loss: D = real/fake term + CE class (reals; fakes if set); G = its real/fake term + CE(fake class)."""
 
     Options = ACGANOptions
     generator_conditional = True
@@ -53,4 +53,6 @@ def ganzoo_losses():
 
 @hookimpl
 def ganzoo_variants():
-    return [Variant("acgan", "Auxiliary-classifier GAN: D predicts real/fake and the class; conditional G.", loss="acgan")]
+    return [
+        Variant("acgan", "Auxiliary-classifier GAN: D predicts real/fake and the class; conditional G.", loss="acgan")
+    ]

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ganzoo import AdversarialOptions, LossStrategy, StepLosses, Variant, hookimpl
+from ganzoo import LossStrategy, StepLosses, Variant, hookimpl
 
 
 @dataclass
-class CGANOptions(AdversarialOptions):
+class CGANOptions:
     matching_aware: bool = False
 
 
@@ -53,4 +53,10 @@ def ganzoo_losses():
 
 @hookimpl
 def ganzoo_variants():
-    return [Variant("cgan", "Conditional GAN: label fed to G and D (input or hidden layer); optional matching-aware D.", loss="cgan")]
+    return [
+        Variant(
+            "cgan",
+            "Conditional GAN: label fed to G and D (input or hidden layer); optional matching-aware D.",
+            loss="cgan",
+        )
+    ]

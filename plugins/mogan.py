@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import torch.nn.functional as F
 
-from ganzoo import AdversarialOptions, LossStrategy, StepLosses, Variant, hookimpl
+from ganzoo import LossStrategy, StepLosses, Variant, hookimpl
 from ganzoo.classifier import ConvClassifier, accuracy, train_classifier
 from ganzoo.losses import entropy
 
 
 @dataclass
-class MOGANOptions(AdversarialOptions):
+class MOGANOptions:
     classifier_weight: float = 1.0  # lambda
     balance_weight: float = 1.0  # beta; 0 turns the class-balance term off
     classifier_steps: int = 1000
@@ -34,19 +34,31 @@ class MOGANLoss(LossStrategy):
     def setup(self, context):
         data, options = context.data, self.options
         if context.resuming:  # C's weights come from the checkpoint
-            classifier = ConvClassifier(data.image_shape, self.num_classes, options.classifier_width).to(context.device).eval()
+            classifier = (
+                ConvClassifier(data.image_shape, self.num_classes, options.classifier_width).to(context.device).eval()
+            )
         else:
-            context.log(f"mogan: pretraining classifier C for {options.classifier_steps} steps on the labelled training split")
+            context.log(
+                f"mogan: pretraining classifier C for {options.classifier_steps} steps on the labelled training split"
+            )
             classifier = train_classifier(
-                data.train_images, data.train_labels, self.num_classes, options.classifier_steps,
-                batch_size=options.classifier_batch_size, lr=options.classifier_lr, width=options.classifier_width,
-                seed=context.seed, log=context.log,
+                data.train_images,
+                data.train_labels,
+                self.num_classes,
+                options.classifier_steps,
+                batch_size=options.classifier_batch_size,
+                lr=options.classifier_lr,
+                width=options.classifier_width,
+                seed=context.seed,
+                log=context.log,
             )
         classifier.requires_grad_(False)  # frozen: G's gradients flow through C, C's weights never change
         self.classifier = classifier
         self.classifier_test_accuracy: float | None = None
         if not context.resuming:
-            context.log(f"mogan: classifier C test accuracy {self.evaluate(None, data)['classifier_test_accuracy']:.4f}")
+            context.log(
+                f"mogan: classifier C test accuracy {self.evaluate(None, data)['classifier_test_accuracy']:.4f}"
+            )
         return {"C": classifier}
 
     def discriminator_loss(self, discriminator, batch):
@@ -75,4 +87,10 @@ def ganzoo_losses():
 
 @hookimpl
 def ganzoo_variants():
-    return [Variant("mogan", "Multi-objective GAN: unconditional G also maximises a frozen classifier's confidence.", loss="mogan")]
+    return [
+        Variant(
+            "mogan",
+            "Multi-objective GAN: unconditional G also maximises a frozen classifier's confidence.",
+            loss="mogan",
+        )
+    ]

@@ -3,7 +3,10 @@
 D is an (N+1)-way classifier written as N logits with the fake class's logit fixed at 0, so
 p(real | x) = Z / (Z + 1) with Z = sum_k exp(l_k), and the real/fake logit is logsumexp(l).
 Only ``labels_per_class`` labels per class are used (chosen once, seeded); every training image is
-used without its label. D's accuracy on the real test split is the result.
+used without its label. D's accuracy on the real test split is the result (from D's moving average
+when the recipe keeps one, ``train.d_ema_decay``, as Salimans et al. evaluate). G learns by feature
+matching on D's last hidden layer. The MNIST recipe is Salimans et al.'s: their MLPs (``salimans``),
+100 labels, Adam 3e-3 with beta1 0.5, batch 100, ``unsupervised_weight`` 0.5.
 """
 
 from dataclasses import dataclass
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ganzoo import AdversarialOptions, GanzooError, LossStrategy, StepLosses, Variant, class_accuracy, hookimpl
+from ganzoo import GanzooError, LossStrategy, StepLosses, Variant, class_accuracy, hookimpl
 from ganzoo.classifier import predict
 from ganzoo.data import to_unit_range
 
@@ -19,10 +22,11 @@ GENERATOR_LOSSES = ("feature_matching", "adversarial")
 
 
 @dataclass
-class SGANOptions(AdversarialOptions):
+class SGANOptions:
     labels_per_class: int = 10  # 0: every training label (fully supervised D)
     generator_loss: str = "feature_matching"  # or "adversarial": G's term of the loss.adversarial flavour
     supervised_weight: float = 1.0
+    unsupervised_weight: float = 1.0  # Salimans et al.'s code: 0.5 (half each of the real and the fake term)
 
 
 def labelled_subset(labels: torch.Tensor, num_classes: int, per_class: int, seed: int) -> torch.Tensor:
@@ -45,7 +49,9 @@ class SGANLoss(LossStrategy):
     def __init__(self, options, num_classes, adversarial=None):
         super().__init__(options, num_classes, adversarial)
         if options.generator_loss not in GENERATOR_LOSSES:
-            raise GanzooError(f"loss.generator_loss must be one of {', '.join(GENERATOR_LOSSES)}; got {options.generator_loss!r}.")
+            raise GanzooError(
+                f"loss.generator_loss must be one of {', '.join(GENERATOR_LOSSES)}; got {options.generator_loss!r}."
+            )
         if options.labels_per_class < 0:
             raise GanzooError(f"loss.labels_per_class must be 0 (all) or more, got {options.labels_per_class}.")
 
@@ -57,7 +63,11 @@ class SGANLoss(LossStrategy):
         chosen = labelled_subset(data.train_labels, self.num_classes, self.options.labels_per_class, context.seed)
         self.labelled_images = to_unit_range(data.train_images[chosen])
         self.labelled_labels = data.train_labels[chosen]
-        context.log(f"sgan: {chosen.numel()} labelled training images ({self.options.labels_per_class or 'all'} per class); the rest unlabelled")
+        self.unlabelled_images = data.train_images  # uint8, on the device
+        context.log(
+            f"sgan: {chosen.numel()} labelled training images ({self.options.labels_per_class or 'all'} per class); "
+            "the rest unlabelled"
+        )
         return {}
 
     def discriminator_loss(self, discriminator, batch):
@@ -73,19 +83,27 @@ class SGANLoss(LossStrategy):
             "supervised_loss": supervised.detach(),
             "labelled_accuracy": class_accuracy(labelled, self.labelled_labels[pick]),
         }
-        return StepLosses(self.options.supervised_weight * supervised + unsupervised.loss, logs)
+        return StepLosses(
+            self.options.supervised_weight * supervised + self.options.unsupervised_weight * unsupervised.loss, logs
+        )
 
     def generator_loss(self, discriminator, batch):
         if self.options.generator_loss == "adversarial":
             return StepLosses(self.adversarial_g_loss(discriminator(batch.fake).logsumexp(dim=1)))
-        # Feature matching (Salimans et al. 2016): match the mean of D's penultimate features.
-        _, real_features = discriminator(batch.real, return_features=True)
+        # Feature matching (Salimans et al. 2016): match the mean of D's last hidden layer on real images, drawn
+        # afresh as in the paper's code (not the batch D just learned from).
+        pick = torch.randint(self.unlabelled_images.shape[0], (batch.real.shape[0],), device=batch.real.device)
+        _, real_features = discriminator(to_unit_range(self.unlabelled_images[pick]), return_features=True)
         _, fake_features = discriminator(batch.fake, return_features=True)
         return StepLosses((real_features.detach().mean(0) - fake_features.mean(0)).pow(2).mean())
 
     def evaluate(self, discriminator, data):
-        predictions = torch.cat([predict(discriminator, to_unit_range(data.test_images[i : i + 2000]))
-                                 for i in range(0, data.test_images.shape[0], 2000)])
+        predictions = torch.cat(
+            [
+                predict(discriminator, to_unit_range(data.test_images[i : i + 2000]))
+                for i in range(0, data.test_images.shape[0], 2000)
+            ]
+        )
         return {"test_accuracy": (predictions == data.test_labels).float().mean().item()}
 
 
@@ -96,4 +114,8 @@ def ganzoo_losses():
 
 @hookimpl
 def ganzoo_variants():
-    return [Variant("sgan", "Semi-supervised GAN: (N+1)-way D trained on few labels; reports D's test accuracy.", loss="sgan")]
+    return [
+        Variant(
+            "sgan", "Semi-supervised GAN: (N+1)-way D trained on few labels; reports D's test accuracy.", loss="sgan"
+        )
+    ]

@@ -50,3 +50,11 @@ def mnist_judge(mnist):
 @pytest.fixture(autouse=True)
 def _deterministic():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_cache(tmp_path_factory):
+    """One cache folder for the whole session (evaluators trained once, shared by every test and subprocess);
+    never the user's ~/.cache."""
+    os.environ["GANZOO_CACHE"] = str(tmp_path_factory.mktemp("ganzoo-cache"))
+    yield

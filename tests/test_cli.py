@@ -10,8 +10,21 @@ from PIL import Image
 
 from ganzoo.cli import main
 
-TINY = ["--set", "model.generator_width=8", "--set", "model.discriminator_width=8", "--set", "train.log_every=2",
-        "--set", "train.sample_every=2", "--set", "train.checkpoint_every=2", "--batch-size", "16", "--quiet"]
+TINY = [
+    "--set",
+    "model.generator_width=8",
+    "--set",
+    "model.discriminator_width=8",
+    "--set",
+    "train.log_every=2",
+    "--set",
+    "train.sample_every=2",
+    "--set",
+    "train.checkpoint_every=2",
+    "--batch-size",
+    "16",
+    "--quiet",
+]
 EXTRA = {"mogan": ["--set", "loss.classifier_steps=5"], "acgan": [], "sgan": [], "gan": [], "cgan": []}
 
 
@@ -23,7 +36,20 @@ def invoke(*args):
 @pytest.mark.parametrize("variant", ["gan", "cgan", "sgan", "acgan", "mogan"])
 def test_run_then_sample(variant, data_root, tmp_path):
     run_dir = tmp_path / variant
-    result = invoke("run", variant, "--dataset", "mnist", "--steps", 3, "--data-root", data_root, "--out", run_dir, *TINY, *EXTRA[variant])
+    result = invoke(
+        "run",
+        variant,
+        "--dataset",
+        "mnist",
+        "--steps",
+        3,
+        "--data-root",
+        data_root,
+        "--out",
+        run_dir,
+        *TINY,
+        *EXTRA[variant],
+    )
     assert result.exit_code == 0, result.output
 
     recipe = tomllib.loads((run_dir / "recipe.toml").read_text())

@@ -2,13 +2,14 @@
 
 import json
 
+import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 import ganzoo.cli
 import ganzoo.evaluator
+import ganzoo.plugins
 from ganzoo import LossStrategy, Variant, hookimpl
-from ganzoo.plugins import collect, make_plugin_manager
 
 
 class Explodes(LossStrategy):
@@ -28,15 +29,38 @@ class ExplodingPlugin:
         return [Variant("explodes", "Fails on purpose.", loss="explodes")]
 
 
-def test_compare_writes_every_report_and_contains_a_failure(data_root, tmp_path, monkeypatch):
-    registries = collect(*make_plugin_manager(extra_plugins=[ExplodingPlugin()]))
-    monkeypatch.setattr(ganzoo.cli, "get_registries", lambda *_: registries)
+@pytest.fixture
+def exploding_plugin():
+    """The plugin registered for the test's duration, as a user registers one from Python."""
+    ganzoo.plugins.register(ExplodingPlugin(), name="exploding")
+    yield
+    ganzoo.plugins.unregister("exploding")
+
+
+def test_compare_writes_every_report_and_contains_a_failure(data_root, tmp_path, monkeypatch, exploding_plugin):
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setitem(ganzoo.evaluator.SETTINGS, "steps", 300)  # a quicker evaluator than the real one
     out = tmp_path / "compare"
-    args = ["compare", "gan", "cgan", "explodes", "--steps", "20", "--n", "500", "--seeds", "2", "--data-root", str(data_root),
-            "--metrics", "fid,conditional_accuracy,class_coverage,modes_covered", "--set", "model.generator_width=16",
-            "--out", str(out)]
+    args = [
+        "compare",
+        "gan",
+        "cgan",
+        "explodes",
+        "--steps",
+        "20",
+        "--n",
+        "500",
+        "--seeds",
+        "2",
+        "--data-root",
+        str(data_root),
+        "--metrics",
+        "fid,conditional_accuracy,class_coverage,modes_covered",
+        "--set",
+        "model.generator_width=16",
+        "--out",
+        str(out),
+    ]
     result = CliRunner().invoke(ganzoo.cli.main, args)
     assert result.exit_code == 0, result.output
     assert "this variant fails on purpose" in result.output
@@ -46,7 +70,11 @@ def test_compare_writes_every_report_and_contains_a_failure(data_root, tmp_path,
     assert set(rows) == {"gan", "cgan", "explodes", "real data (train vs test)"}
     assert "this variant fails on purpose" in rows["explodes"]["error"]
     for variant in ("gan", "cgan"):
-        assert len(rows[variant]["runs"]) == 2 and rows[variant]["fid"]["std"] >= 0 and rows[variant]["images_per_sec"]["mean"] > 0
+        assert (
+            len(rows[variant]["runs"]) == 2
+            and rows[variant]["fid"]["std"] >= 0
+            and rows[variant]["images_per_sec"]["mean"] > 0
+        )
     assert rows["gan"]["conditional_accuracy"] is None and rows["cgan"]["conditional_accuracy"]["mean"] >= 0
     real = rows["real data (train vs test)"]
     assert real["conditional_accuracy"]["mean"] > 0.9 and real["fid"]["mean"] < rows["gan"]["fid"]["mean"]
@@ -72,19 +100,45 @@ def test_eval_command_and_metrics_during_training(data_root, tmp_path, monkeypat
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setitem(ganzoo.evaluator.SETTINGS, "steps", 200)
     run_dir = tmp_path / "run"
-    args = ["run", "cgan", "--steps", "4", "--data-root", str(data_root), "--out", str(run_dir), "--quiet",
-            "--set", "train.sample_every=2", "--set", 'train.eval_metrics=["class_coverage", "conditional_accuracy"]',
-            "--set", "train.eval_samples=200"]
+    args = [
+        "run",
+        "cgan",
+        "--steps",
+        "4",
+        "--data-root",
+        str(data_root),
+        "--out",
+        str(run_dir),
+        "--quiet",
+        "--set",
+        "train.sample_every=2",
+        "--set",
+        'train.eval_metrics=["class_coverage", "conditional_accuracy"]',
+        "--set",
+        "train.eval_samples=200",
+    ]
     result = CliRunner().invoke(ganzoo.cli.main, args)
     assert result.exit_code == 0, result.output
     evals = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
     assert [e["step"] for e in evals] == [2, 4]
     assert all(0 <= e["class_coverage"] <= 1 and 0 <= e["conditional_accuracy"] <= 1 for e in evals)
 
-    result = CliRunner().invoke(ganzoo.cli.main, ["eval", str(run_dir), "--metrics", "fid,class_coverage", "--n", "300",
-                                                  "--data-root", str(data_root), "--json"])
+    result = CliRunner().invoke(
+        ganzoo.cli.main,
+        [
+            "eval",
+            str(run_dir),
+            "--metrics",
+            "fid,class_coverage",
+            "--n",
+            "300",
+            "--data-root",
+            str(data_root),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output[result.output.index("{"):])
+    report = json.loads(result.output[result.output.index("{") :])
     assert set(report["results"]) == {"cgan", "real data (train vs test)"}
     assert report["results"]["real data (train vs test)"]["fid"] < report["results"]["cgan"]["fid"]
 

@@ -16,13 +16,19 @@ import torch
 from ganzoo import Batch, GanzooError
 from ganzoo.build import build_strategy, load_trained_generator, resolve_recipe
 from ganzoo.data import ImageData
+from ganzoo.loop import ExponentialAverage, train
 from ganzoo.metrics import EvalSet
 from ganzoo.plugins import get_registries
-from ganzoo.train import ExponentialAverage, train
 
 REGISTRIES = get_registries()
-TINY = {"train.steps": 2, "train.batch_size": 16, "train.log_every": 1, "model.generator_width": 16,
-        "model.discriminator_width": 16, "train.device": "cpu"}
+TINY = {
+    "train.steps": 2,
+    "train.batch_size": 16,
+    "train.log_every": 1,
+    "model.generator_width": 16,
+    "model.discriminator_width": 16,
+    "train.device": "cpu",
+}
 
 
 def tiny_recipe(variant, dataset="shapes", **settings):
@@ -53,8 +59,9 @@ def test_every_variant_trains_with_a_plain_and_a_penalised_flavour(variant, flav
 def test_every_flavour_gives_finite_losses_and_gradients_through_the_gan_variant(flavour):
     recipe = tiny_recipe("gan", "ring8", **{"loss.adversarial": flavour})
     strategy = build_strategy(REGISTRIES, recipe, 8)
-    discriminator = REGISTRIES.create_discriminator("mlp", image_shape=(2, 1, 1), out_features=1, num_classes=8,
-                                                    conditioning="none", width=16)
+    discriminator = REGISTRIES.create_discriminator(
+        "mlp", image_shape=(2, 1, 1), out_features=1, num_classes=8, conditioning="none", width=16
+    )
     fake = torch.randn(16, 2, 1, 1, requires_grad=True)
     batch = Batch(real=torch.randn(16, 2, 1, 1), labels=torch.zeros(16, dtype=torch.long), fake=fake)
     d_loss = strategy.discriminator_loss(discriminator, Batch(batch.real, batch.labels, fake.detach())).loss
@@ -89,8 +96,14 @@ def test_every_metric_returns_a_finite_number_or_none(name):
     generator = torch.Generator().manual_seed(0)
     probabilities = torch.softmax(torch.randn(200, 10, generator=generator), dim=1)
     for labels in (None, torch.arange(200) % 10):
-        evaluated = EvalSet(torch.randn(200, 8, generator=generator), probabilities, labels,
-                            torch.randn(300, 8, generator=generator), 10, cas=lambda: 0.5)
+        evaluated = EvalSet(
+            torch.randn(200, 8, generator=generator),
+            probabilities,
+            labels,
+            torch.randn(300, 8, generator=generator),
+            10,
+            cas=lambda: 0.5,
+        )
         value = REGISTRIES.metrics.get(name)(evaluated)
         assert value is None or math.isfinite(value)
 

@@ -10,11 +10,18 @@ from ganzoo.plugins import get_registries
 
 
 def test_recipe_file_flags_and_overrides_resolve():
-    overrides = [parse_override("train.lr_generator=1e-4"), parse_override("loss.class_loss_on_fakes=false"),
-                 parse_override("model.conditioning=hidden")]
+    overrides = [
+        parse_override("train.lr_generator=1e-4"),
+        parse_override("loss.class_loss_on_fakes=false"),
+        parse_override("model.conditioning=hidden"),
+    ]
     recipe, source = resolve_recipe(get_registries(), "acgan", "mnist", None, overrides)
     assert source.endswith("acgan-mnist.toml")
-    assert recipe.train.lr_generator == 1e-4 and recipe.loss == {"class_loss_on_fakes": False, "adversarial": "bce", "gp_weight": 10.0}
+    assert recipe.train.lr_generator == 1e-4 and recipe.loss == {
+        "class_loss_on_fakes": False,
+        "adversarial": "bce",
+        "gp_weight": 10.0,
+    }
     assert recipe.model.conditioning == "hidden" and recipe.data.image_size == 32
 
 
@@ -31,7 +38,10 @@ def test_every_builtin_recipe_is_complete():
     assert len(files) >= 5
     for path in files:
         variant, dataset = path.stem.split("-", 1)
-        recipe, source = resolve_recipe(registries, variant, dataset)
+        if dataset in registries.datasets:  # VARIANT-DATASET.toml: found by the dataset's name
+            recipe, source = resolve_recipe(registries, variant, dataset)
+        else:  # a named recipe (VARIANT-DATASET-seed.toml): --recipe NAME
+            recipe, source = resolve_recipe(registries, variant, None, path.stem)
         assert Path(source).name == path.name
         with open(source, "rb") as handle:
             assert tomllib.load(handle) == recipe.to_dict(), source
@@ -43,7 +53,7 @@ def test_every_builtin_recipe_is_complete():
         ("train.batch_size=-1", "train.batch_size must be greater than 0"),
         ("train.lr_generator=0", "train.lr_generator must be greater than 0"),
         ("train.batsh_size=3", "Did you mean 'batch_size'"),
-        ("train.batch_size=\"big\"", "train.batch_size must be int"),
+        ('train.batch_size="big"', "train.batch_size must be int"),
         ("loss.class_loss_on_fake=true", "Did you mean 'class_loss_on_fakes'"),
         ("model.conditioning=label", "model.conditioning must be one of"),
     ],
@@ -59,4 +69,7 @@ def test_zero_budget_is_an_error():
 
 
 def test_override_values_are_data_not_code():
-    assert parse_override("train.device=__import__('os').system('x')") == (["train", "device"], "__import__('os').system('x')")
+    assert parse_override("train.device=__import__('os').system('x')") == (
+        ["train", "device"],
+        "__import__('os').system('x')",
+    )

@@ -8,15 +8,21 @@ import torch
 from ganzoo.build import resolve_recipe
 from ganzoo.device import uses_bf16
 from ganzoo.distributed import DistributedContext
+from ganzoo.loop import build_trainer, train
 from ganzoo.plugins import get_registries
-from ganzoo.train import build_trainer, train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
 
 
 def recipe_for(variant: str, data_root, **train_settings):
-    settings = {"train.device": "cuda", "data.root": str(data_root), **{f"train.{k}": v for k, v in train_settings.items()}}
-    recipe, _ = resolve_recipe(get_registries(), variant, "mnist", None, [(k.split("."), v) for k, v in settings.items()])
+    settings = {
+        "train.device": "cuda",
+        "data.root": str(data_root),
+        **{f"train.{k}": v for k, v in train_settings.items()},
+    }
+    recipe, _ = resolve_recipe(
+        get_registries(), variant, "mnist", None, [(k.split("."), v) for k, v in settings.items()]
+    )
     return recipe
 
 
@@ -43,5 +49,10 @@ def test_every_variant_trains_on_cuda(variant, data_root, tmp_path):
 
 
 def test_compiled_training_runs_and_stays_finite(data_root, tmp_path):
-    result = train(recipe_for("acgan", data_root, steps=10, compile=True), tmp_path / "compiled", get_registries(), show_progress=False)
+    result = train(
+        recipe_for("acgan", data_root, steps=10, compile=True),
+        tmp_path / "compiled",
+        get_registries(),
+        show_progress=False,
+    )
     assert all(torch.isfinite(p).all() for p in result.modules["G"].parameters())

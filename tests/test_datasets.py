@@ -134,7 +134,7 @@ def test_cifar10_resizes_and_defaults_to_32(fake_cifar):
     data = load_cifar10(root, image_size=16, download=False)
     assert data.train_images.shape == (15, 3, 16, 16)
     assert (data.train_images[0, 0] == 255).all() and (data.train_images[0, 2] == 128).all()  # flat colour stays flat
-    assert load_cifar10.recipe_defaults == {"data.image_size": 32}
+    assert get_registries().datasets.entry("cifar10").recipe_defaults == {"data.image_size": 32}  # its registry spec
 
 
 def test_cifar10_truncated_file_is_a_clear_error(fake_cifar):
@@ -376,8 +376,23 @@ def test_a_run_trains_end_to_end_on_colour_data(dataset, fake_cifar, tmp_path):
     from ganzoo.cli import main
 
     root, _, _ = fake_cifar
-    args = ["run", "acgan", "--dataset", dataset, "--data-root", str(root), "--steps", "2", "--batch-size", "4",
-            "--out", str(tmp_path / "run"), "--quiet", "--set", "model.generator_width=16"]
+    args = [
+        "run",
+        "acgan",
+        "--dataset",
+        dataset,
+        "--data-root",
+        str(root),
+        "--steps",
+        "2",
+        "--batch-size",
+        "4",
+        "--out",
+        str(tmp_path / "run"),
+        "--quiet",
+        "--set",
+        "model.generator_width=16",
+    ]
     if dataset == "imagefolder":
         for name, colour in COLOURS.items():
             write_images(tmp_path / "images" / name, 6, colour)

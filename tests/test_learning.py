@@ -15,9 +15,9 @@ import torch.nn.functional as F
 from ganzoo.build import build_generator, build_strategy, resolve_recipe
 from ganzoo.checkpoint import load_checkpoint, load_module
 from ganzoo.config import parse_override
+from ganzoo.loop import train
 from ganzoo.plugins import get_registries
 from ganzoo.sampling import generate, grid_labels
-from ganzoo.train import train
 
 pytestmark = pytest.mark.slow
 SEED_ARCHITECTURE_HALF_WIDTH = ["model.generator_width=64"]  # the ACGAN seed's 32x32 pair, G at half width
@@ -25,8 +25,11 @@ SEED_ARCHITECTURE_HALF_WIDTH = ["model.generator_width=64"]  # the ACGAN seed's 
 
 def train_variant(variant: str, steps: int, settings: list[str], data_root: Path, run_dir: Path):
     registries = get_registries()
-    overrides = [parse_override(s) for s in settings] + [(["train", "steps"], steps), (["data", "root"], str(data_root)),
-                                                          (["train", "device"], "cpu")]
+    overrides = [parse_override(s) for s in settings] + [
+        (["train", "steps"], steps),
+        (["data", "root"], str(data_root)),
+        (["train", "device"], "cpu"),
+    ]
     recipe, _ = resolve_recipe(registries, variant, "mnist", None, overrides)
     result = train(recipe, run_dir, registries, show_progress=False)
     tensors, metadata = load_checkpoint(run_dir / "checkpoints" / "last.safetensors")
@@ -66,11 +69,16 @@ def test_sgan_discriminator_classifies_the_test_split_from_100_labels(data_root,
 
 
 def test_unconditional_generators_learn_digits(data_root, mnist_judge, tmp_path):
-    for variant, steps, settings, threshold in [("gan", 1000, [], 0.1), ("mogan", 400, ["loss.classifier_steps=300"], 0.2)]:
+    for variant, steps, settings, threshold in [
+        ("gan", 1000, [], 0.1),
+        ("mogan", 400, ["loss.classifier_steps=300"], 0.2),
+    ]:
         recipe, result, generator = train_variant(variant, steps, settings, data_root, tmp_path / variant)
         untrained = build_generator(get_registries(), recipe, build_strategy(get_registries(), recipe, 10), (1, 28, 28))
-        probabilities = {name: judged(mnist_judge, generate(model, 500, recipe.model.latent_dim, None, seed=1, device="cpu"))
-                         for name, model in (("trained", generator), ("untrained", untrained))}
+        probabilities = {
+            name: judged(mnist_judge, generate(model, 500, recipe.model.latent_dim, None, seed=1, device="cpu"))
+            for name, model in (("trained", generator), ("untrained", untrained))
+        }
         confident = {name: (p.max(1).values > 0.9).float().mean().item() for name, p in probabilities.items()}
         classes = probabilities["trained"].argmax(1).bincount(minlength=10)
         assert confident["trained"] >= threshold and confident["untrained"] <= 0.02, (variant, confident)

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ganzoo import Batch
+from ganzoo.build import loss_options
 from ganzoo.data import ImageData
 from ganzoo.losses import SetupContext
 from ganzoo.plugins import get_registries
@@ -63,15 +64,19 @@ def images(logit_rows, feature_rows=None):
 
 def strategy(name, num_classes, **options):
     cls = REGISTRIES.losses.get(name)
-    options = cls.Options(**options)
-    return cls(options, num_classes, REGISTRIES.adversarial.create(options.adversarial, gp_weight=options.gp_weight))
+    adversarial, own = loss_options(cls, options)  # the [loss] table: the flavour's keys and the strategy's own
+    return cls(
+        own, num_classes, REGISTRIES.adversarial.create(adversarial.adversarial, gp_weight=adversarial.gp_weight)
+    )
 
 
 def test_gan():
     loss = strategy("gan", 1)
     batch = Batch(real=images([[2.0], [-1.0]]), labels=torch.tensor([0, 0]), fake=images([[0.5], [-3.0]]))
     d = loss.discriminator_loss(LookupD(1), batch)
-    assert d.loss.item() == pytest.approx(mean([bce_one(2), bce_one(-1)]) + mean([bce_zero(0.5), bce_zero(-3)]), rel=1e-6)
+    assert d.loss.item() == pytest.approx(
+        mean([bce_one(2), bce_one(-1)]) + mean([bce_zero(0.5), bce_zero(-3)]), rel=1e-6
+    )
     assert d.logs["d_accuracy"].item() == pytest.approx(0.5)
     g = loss.generator_loss(LookupD(1), batch)
     assert g.loss.item() == pytest.approx(mean([bce_one(0.5), bce_one(-3)]), rel=1e-6)
@@ -98,9 +103,17 @@ def test_cgan(matching_aware):
 @pytest.mark.parametrize("on_fakes", [True, False])
 def test_acgan(on_fakes):
     loss = strategy("acgan", 3, class_loss_on_fakes=on_fakes)
-    real_rows, fake_rows = [[1.0, 2.0, 0.0, -1.0], [-0.5, 0.0, 1.0, 3.0]], [[0.3, 1.0, 1.0, 0.0], [-2.0, 0.5, -0.5, 2.0]]
+    real_rows, fake_rows = (
+        [[1.0, 2.0, 0.0, -1.0], [-0.5, 0.0, 1.0, 3.0]],
+        [[0.3, 1.0, 1.0, 0.0], [-2.0, 0.5, -0.5, 2.0]],
+    )
     labels, fake_labels = [0, 2], [1, 2]
-    batch = Batch(real=images(real_rows), labels=torch.tensor(labels), fake=images(fake_rows), fake_labels=torch.tensor(fake_labels))
+    batch = Batch(
+        real=images(real_rows),
+        labels=torch.tensor(labels),
+        fake=images(fake_rows),
+        fake_labels=torch.tensor(fake_labels),
+    )
     d = loss.discriminator_loss(LookupD(4), batch).loss.item()
     source = mean(bce_one(r[0]) for r in real_rows) + mean(bce_zero(f[0]) for f in fake_rows)
     class_real = mean(cross_entropy(r[1:], y) for r, y in zip(real_rows, labels))
@@ -120,8 +133,13 @@ def test_sgan(generator_loss):
     labelled_rows = [[2.0, -1.0]]
     loss.labelled_images, loss.labelled_labels = images(labelled_rows), torch.tensor([1])  # one labelled image
     real_rows, fake_rows = [[1.0, 0.0], [-1.0, -2.0]], [[0.0, 0.5], [-3.0, 1.0]]
-    batch = Batch(real=images(real_rows, [[1.0, 2.0], [3.0, 4.0]]), labels=torch.tensor([0, 0]),
-                  fake=images(fake_rows, [[0.0, 0.0], [1.0, 1.0]]))
+    batch = Batch(
+        real=images(real_rows, [[1.0, 2.0], [3.0, 4.0]]),
+        labels=torch.tensor([0, 0]),
+        fake=images(fake_rows, [[0.0, 0.0], [1.0, 1.0]]),
+    )
+    # feature matching draws real images afresh: give it two whose features are the batch's mean, (2, 3)
+    loss.unlabelled_images = images([[0.0, 0.0], [0.0, 0.0]], [[2.0, 3.0], [2.0, 3.0]])
     d = loss.discriminator_loss(LookupD(2), batch).loss.item()
     supervised = cross_entropy(labelled_rows[0], 1)
     unsupervised = mean(bce_one(lse(r)) for r in real_rows) + mean(bce_zero(lse(f)) for f in fake_rows)
@@ -136,8 +154,14 @@ def test_sgan(generator_loss):
 def test_sgan_setup_keeps_only_the_requested_labels():
     loss = strategy("sgan", 3, labels_per_class=2)
     labels = torch.tensor([0, 1, 2] * 10)
-    data = ImageData("toy", torch.zeros(30, 1, 4, 4, dtype=torch.uint8), labels, torch.zeros(3, 1, 4, 4, dtype=torch.uint8),
-                     torch.tensor([0, 1, 2]), 3)
+    data = ImageData(
+        "toy",
+        torch.zeros(30, 1, 4, 4, dtype=torch.uint8),
+        labels,
+        torch.zeros(3, 1, 4, 4, dtype=torch.uint8),
+        torch.tensor([0, 1, 2]),
+        3,
+    )
     loss.setup(SetupContext(data=data, device=torch.device("cpu"), seed=0, registries=REGISTRIES, log=lambda _: None))
     assert sorted(loss.labelled_labels.tolist()) == [0, 0, 1, 1, 2, 2]
 
@@ -178,15 +202,26 @@ def test_adversarial_flavours_in_gan_and_matching_aware_cgan(flavour):
     gan = strategy("gan", 1, adversarial=flavour, gp_weight=0.0)
     batch = Batch(real=images([[2.0], [-0.5]]), labels=torch.tensor([0, 0]), fake=images([[0.25], [-3.0]]))
     d = gan.discriminator_loss(LookupD(1), batch)
-    assert d.loss.item() == pytest.approx(mean([real_term(2), real_term(-0.5)]) + mean([fake_term(0.25), fake_term(-3)]), rel=1e-6)
-    assert gan.generator_loss(LookupD(1), batch).loss.item() == pytest.approx(mean([generator_term(0.25), generator_term(-3)]), rel=1e-6)
+    assert d.loss.item() == pytest.approx(
+        mean([real_term(2), real_term(-0.5)]) + mean([fake_term(0.25), fake_term(-3)]), rel=1e-6
+    )
+    assert gan.generator_loss(LookupD(1), batch).loss.item() == pytest.approx(
+        mean([generator_term(0.25), generator_term(-3)]), rel=1e-6
+    )
 
     cgan = strategy("cgan", 2, adversarial=flavour, gp_weight=0.0, matching_aware=True)
-    batch = Batch(real=images([[1.0], [-2.0]]), labels=torch.tensor([0, 1]), fake=images([[0.5], [-1.5]]), fake_labels=torch.tensor([1, 1]))
+    batch = Batch(
+        real=images([[1.0], [-2.0]]),
+        labels=torch.tensor([0, 1]),
+        fake=images([[0.5], [-1.5]]),
+        fake_labels=torch.tensor([1, 1]),
+    )
     real = mean([real_term(1.0 + 0), real_term(-2.0 + 1)])
     fake = mean([fake_term(0.5 + 1), fake_term(-1.5 + 1)])
     mismatched = mean([fake_term(1.0 + 1), fake_term(-2.0 + 0)])
-    assert cgan.discriminator_loss(LookupD(1), batch).loss.item() == pytest.approx(real + 0.5 * (fake + mismatched), rel=1e-6)
+    assert cgan.discriminator_loss(LookupD(1), batch).loss.item() == pytest.approx(
+        real + 0.5 * (fake + mismatched), rel=1e-6
+    )
 
 
 class LinearCritic(nn.Module):
@@ -203,7 +238,10 @@ class LinearCritic(nn.Module):
 def test_wgan_gp_penalty_equals_the_closed_form_and_reaches_d():
     gan = strategy("gan", 1, adversarial="wgan-gp", gp_weight=10.0)
     critic = LinearCritic([3.0, 4.0])  # |w| = 5
-    real, fake = torch.tensor([[1.0, 0.0], [0.0, 2.0]]).view(2, 2, 1, 1), torch.tensor([[0.5, 0.5], [-1.0, 1.0]]).view(2, 2, 1, 1)
+    real, fake = (
+        torch.tensor([[1.0, 0.0], [0.0, 2.0]]).view(2, 2, 1, 1),
+        torch.tensor([[0.5, 0.5], [-1.0, 1.0]]).view(2, 2, 1, 1),
+    )
     out = gan.discriminator_loss(critic, Batch(real=real, labels=torch.tensor([0, 0]), fake=fake))
     real_logits, fake_logits = [3.0, 8.0], [3.5, 1.0]
     wasserstein = mean(fake_logits) - mean(real_logits)
@@ -219,5 +257,7 @@ def test_every_builtin_loss_and_flavour_has_a_hand_computed_test():
         return entry.value.__module__.startswith(("ganzoo.", "ganzoo_plugins."))
 
     tested = {"gan", "cgan", "acgan", "sgan", "mogan"}
-    assert {e.name for e in REGISTRIES.losses if builtin(e)} == tested, "add a hand-computed test for the new loss strategy"
+    assert {e.name for e in REGISTRIES.losses if builtin(e)} == tested, (
+        "add a hand-computed test for the new loss strategy"
+    )
     assert {e.name for e in REGISTRIES.adversarial if builtin(e)} == set(FLAVOURS), "add the new flavour to FLAVOURS"

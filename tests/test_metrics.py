@@ -7,7 +7,7 @@ import torch
 
 from ganzoo.classifier import accuracy
 from ganzoo.data import to_unit_range
-from ganzoo.evaluator import Evaluator, eval_set
+from ganzoo.evaluator import Evaluator, Scorer
 from ganzoo.metrics import EvalSet, class_histogram_entropy, frechet_distance, inception_score, manifold_share
 from ganzoo.plugins import get_registries
 
@@ -59,11 +59,13 @@ def test_conditional_accuracy_and_cas_of_real_images_match_the_evaluator(mnist, 
     registries = get_registries()
     evaluator = Evaluator(mnist_judge, accuracy(mnist_judge, mnist.test_images, mnist.test_labels))
     images, labels = to_unit_range(mnist.test_images[:3000]), mnist.test_labels[:3000]
-    evaluated = eval_set(evaluator, images, labels, mnist, cas_steps=300)
+    evaluated = Scorer(evaluator, mnist, {}, cas_steps=300).eval_set(images, labels)
     conditional = registries.metrics.get("conditional_accuracy")(evaluated)
     assert conditional == pytest.approx(accuracy(mnist_judge, mnist.test_images[:3000], labels), abs=1e-6)
     assert conditional >= 0.97
     assert registries.metrics.get("cas")(evaluated) >= 0.9  # trained on 3,000 real "samples"
-    noise = eval_set(evaluator, torch.rand(3000, 1, 28, 28) * 2 - 1, labels, mnist)
-    assert registries.metrics.get("fid")(evaluated) < 0.02 * registries.metrics.get("fid")(noise)  # vs the whole test split
+    noise = Scorer(evaluator, mnist, {}).eval_set(torch.rand(3000, 1, 28, 28) * 2 - 1, labels)
+    assert registries.metrics.get("fid")(evaluated) < 0.02 * registries.metrics.get("fid")(
+        noise
+    )  # vs the whole test split
     assert registries.metrics.get("precision")(evaluated) > 0.9 and registries.metrics.get("recall")(evaluated) > 0.6

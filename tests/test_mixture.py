@@ -10,10 +10,10 @@ from torch import nn
 from ganzoo.build import load_trained_generator, resolve_recipe
 from ganzoo.cli import main
 from ganzoo.datasets.mixture import load_grid25, load_ring8
-from ganzoo.evaluator import eval_set, load_or_train_evaluator
+from ganzoo.evaluator import Scorer, load_evaluator
+from ganzoo.loop import train
 from ganzoo.plugins import get_registries
 from ganzoo.sampling import generate
-from ganzoo.train import train
 
 REGISTRIES = get_registries()
 RING = load_ring8(root=None)
@@ -38,8 +38,11 @@ class SmearedGenerator(nn.Module):
 
 
 def score(samples, data=RING):
-    evaluated = eval_set(load_or_train_evaluator(data), samples, None, data)
-    return {name: REGISTRIES.metrics.get(name)(evaluated) for name in ("modes_covered", "high_quality_share", "class_coverage")}
+    evaluated = Scorer(load_evaluator(data), data, {}).eval_set(samples, None)
+    return {
+        name: REGISTRIES.metrics.get(name)(evaluated)
+        for name in ("modes_covered", "high_quality_share", "class_coverage")
+    }
 
 
 def test_real_points_cover_every_mode_with_high_quality():
@@ -47,7 +50,7 @@ def test_real_points_cover_every_mode_with_high_quality():
     assert real["modes_covered"] == 8 and real["high_quality_share"] > 0.98  # 3 std in 2-D: 98.9 %
     grid = load_grid25(root=None)
     assert score(grid.test_images, grid)["modes_covered"] == 25
-    assert load_or_train_evaluator(RING).test_accuracy > 0.99  # the exact posterior: modes barely overlap
+    assert load_evaluator(RING).test_accuracy > 0.99  # the exact posterior: modes barely overlap
 
 
 def test_mode_coverage_separates_a_collapsed_generator_from_a_trained_one(tmp_path):
@@ -57,7 +60,9 @@ def test_mode_coverage_separates_a_collapsed_generator_from_a_trained_one(tmp_pa
     assert smeared["high_quality_share"] < 0.1 and smeared["modes_covered"] == 0
     assert smeared["class_coverage"] == 1.0  # what a coverage count without a quality bar would miss
 
-    recipe, _ = resolve_recipe(REGISTRIES, "gan", "ring8", None, [(["train", "steps"], 2000), (["train", "device"], "cpu")])
+    recipe, _ = resolve_recipe(
+        REGISTRIES, "gan", "ring8", None, [(["train", "steps"], 2000), (["train", "device"], "cpu")]
+    )
     train(recipe, tmp_path / "gan", REGISTRIES, show_progress=False)
     _, _, generator, _ = load_trained_generator(REGISTRIES, tmp_path / "gan", "cpu")
     trained = score(generate(generator, 2000, recipe.model.latent_dim, None, seed=0, device="cpu"))
@@ -75,7 +80,7 @@ def test_mode_coverage_separates_a_collapsed_generator_from_a_trained_one(tmp_pa
 
 def test_mixture_metrics_do_not_apply_to_image_datasets():
     shapes = REGISTRIES.datasets.get("shapes")(root=None, image_size=28, download=False)
-    evaluated = eval_set(load_or_train_evaluator(RING), RING.test_images[:100], None, RING)
+    evaluated = Scorer(load_evaluator(RING), RING, {}).eval_set(RING.test_images[:100], None)
     evaluated.data = shapes
     assert REGISTRIES.metrics.get("modes_covered")(evaluated) is None
     assert REGISTRIES.metrics.get("high_quality_share")(evaluated) is None
@@ -84,8 +89,20 @@ def test_mixture_metrics_do_not_apply_to_image_datasets():
 @pytest.mark.parametrize("variant", ["gan", "cgan"])
 def test_compare_on_the_toy_reports_modes(variant, tmp_path):
     out = tmp_path / "compare"
-    args = ["compare", variant, "--dataset", "ring8", "--steps", "50", "--n", "500", "--out", str(out),
-            "--metrics", "modes_covered,high_quality_share,fid"]
+    args = [
+        "compare",
+        variant,
+        "--dataset",
+        "ring8",
+        "--steps",
+        "50",
+        "--n",
+        "500",
+        "--out",
+        str(out),
+        "--metrics",
+        "modes_covered,high_quality_share,fid",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     report = (out / "report.md").read_text()

@@ -32,8 +32,14 @@ def labels_for(conditioning, count=3):
 @pytest.mark.parametrize("channels", [1, 3])
 def test_generator_builds_draws_in_range_and_backpropagates(name, size, conditioning, channels):
     assert size is not None, f"generator {name!r} must declare image_sizes"
-    generator = REGISTRIES.create_generator(name, latent_dim=8, num_classes=NUM_CLASSES, image_shape=(channels, size, size),
-                                            conditioning=conditioning, width=16)
+    generator = REGISTRIES.create_generator(
+        name,
+        latent_dim=8,
+        num_classes=NUM_CLASSES,
+        image_shape=(channels, size, size),
+        conditioning=conditioning,
+        width=16,
+    )
     images = generator(torch.randn(3, 8), labels_for(conditioning))
     assert images.shape == (3, channels, size, size)
     assert images.min() >= -1 and images.max() <= 1
@@ -46,8 +52,14 @@ def test_generator_builds_draws_in_range_and_backpropagates(name, size, conditio
 @pytest.mark.parametrize("channels", [1, 3])
 def test_discriminator_builds_returns_logits_and_features_and_backpropagates(name, size, conditioning, channels):
     assert size is not None, f"discriminator {name!r} must declare image_sizes"
-    discriminator = REGISTRIES.create_discriminator(name, image_shape=(channels, size, size), out_features=11,
-                                                    num_classes=NUM_CLASSES, conditioning=conditioning, width=16)
+    discriminator = REGISTRIES.create_discriminator(
+        name,
+        image_shape=(channels, size, size),
+        out_features=11,
+        num_classes=NUM_CLASSES,
+        conditioning=conditioning,
+        width=16,
+    )
     images = torch.randn(3, channels, size, size, requires_grad=True)
     logits, features = discriminator(images, labels_for(conditioning), return_features=True)
     assert logits.shape == (3, 11) and features.shape[0] == 3 and torch.isfinite(logits).all()
@@ -57,17 +69,23 @@ def test_discriminator_builds_returns_logits_and_features_and_backpropagates(nam
 
 def test_wrong_image_size_is_a_clear_error():
     with pytest.raises(GanzooError, match="multiple of 16"):
-        REGISTRIES.create_discriminator("acgan", image_shape=(1, 28, 28), out_features=1, num_classes=10, conditioning="none", width=16)
+        REGISTRIES.create_discriminator(
+            "acgan", image_shape=(1, 28, 28), out_features=1, num_classes=10, conditioning="none", width=16
+        )
 
 
 def test_batchnorm_uses_pytorch_defaults_not_the_seeds_eps_bug():
-    generator = REGISTRIES.create_generator("mlp", latent_dim=8, num_classes=0, image_shape=(1, 28, 28), conditioning="none", width=16)
+    generator = REGISTRIES.create_generator(
+        "mlp", latent_dim=8, num_classes=0, image_shape=(1, 28, 28), conditioning="none", width=16
+    )
     norms = [m for m in generator.modules() if isinstance(m, torch.nn.BatchNorm1d)]
     assert norms and all(m.eps == 1e-5 and m.momentum == 0.1 for m in norms)
 
 
 def test_conditional_batchnorm_replaces_every_norm_and_depends_on_the_label():
-    generator = REGISTRIES.create_generator("dcgan", latent_dim=8, num_classes=4, image_shape=(1, 28, 28), conditioning="batchnorm", width=8)
+    generator = REGISTRIES.create_generator(
+        "dcgan", latent_dim=8, num_classes=4, image_shape=(1, 28, 28), conditioning="batchnorm", width=8
+    )
     norms = [m for m in generator.modules() if isinstance(m, ConditionalBatchNorm)]
     assert len(norms) == 2 and not any(isinstance(m, torch.nn.BatchNorm2d) and m.affine for m in generator.modules())
     with torch.no_grad():
@@ -80,8 +98,9 @@ def test_conditional_batchnorm_replaces_every_norm_and_depends_on_the_label():
 
 def test_spectral_norm_bounds_every_layer_of_the_sn_discriminators():
     for name in ("sngan", "dcgan-sn", "mlp-sn"):
-        discriminator = REGISTRIES.create_discriminator(name, image_shape=(1, 32, 32), out_features=1, num_classes=10,
-                                                        conditioning="hidden", width=8)
+        discriminator = REGISTRIES.create_discriminator(
+            name, image_shape=(1, 32, 32), out_features=1, num_classes=10, conditioning="hidden", width=8
+        )
         for _ in range(20):  # power iterations run in training mode
             discriminator(torch.randn(4, 1, 32, 32), torch.arange(4))
         layers = [m for m in discriminator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]

@@ -43,14 +43,22 @@ def tutorial_plugin(directory: Path) -> Path:
 def scaffold(tmp_path_factory) -> Path:
     """``ganzoo new-variant my-gan`` through the installed command, as a user runs it."""
     directory = tmp_path_factory.mktemp("my_plugins")
-    subprocess.run([sys.executable, "-m", "ganzoo", "new-variant", "my-gan", "--dir", str(directory)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "ganzoo", "new-variant", "my-gan", "--dir", str(directory)],
+        check=True,
+        capture_output=True,
+    )
     assert sorted(p.name for p in directory.iterdir()) == ["my-gan-shapes.toml", "my_gan.py", "test_my_gan.py"]
     return directory
 
 
 def test_the_scaffold_passes_its_own_test_untouched(scaffold):
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(scaffold / "test_my_gan.py")],
-                            cwd=scaffold, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(scaffold / "test_my_gan.py")],
+        cwd=scaffold,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
 
@@ -65,12 +73,31 @@ def test_scaffold_and_tutorial_variants_are_listed_run_and_compared(scaffold, tm
 
     cli(*plugins, "run", "my-gan", "--dataset", "shapes", "--steps", 4, "--out", tmp_path / "run", *QUICK)
     recipe = (tmp_path / "run" / "recipe.toml").read_text()
-    assert 'variant = "my-gan"' in recipe and "feature_matching_weight = 1.0" in recipe  # the scaffold's recipe was used
+    assert (
+        'variant = "my-gan"' in recipe and "feature_matching_weight = 1.0" in recipe
+    )  # the scaffold's recipe was used
     assert '"feature_matching"' in (tmp_path / "run" / "metrics.jsonl").read_text()  # the plugin's own log line
 
     out = tmp_path / "compare"
-    cli(*plugins, "compare", "my-gan", "ragan", "gan", "--dataset", "shapes", "--steps", 20, "--n", 300,
-           "--metrics", "fid,class_coverage", "--set", "model.generator_width=16", "--out", out)
+    cli(
+        *plugins,
+        "compare",
+        "my-gan",
+        "ragan",
+        "gan",
+        "--dataset",
+        "shapes",
+        "--steps",
+        20,
+        "--n",
+        300,
+        "--metrics",
+        "fid,class_coverage",
+        "--set",
+        "model.generator_width=16",
+        "--out",
+        out,
+    )
     report = json.loads((out / "report.json").read_text())["rows"]
     for variant in ("my-gan", "ragan", "gan"):
         assert report[variant]["error"] is None and report[variant]["fid"]["mean"] > 0
@@ -83,7 +110,9 @@ def test_a_plugins_dir_loads_every_plugin_file_but_not_tests(scaffold, tmp_path,
     monkeypatch.setenv("GANZOO_PLUGINS_DIR", str(scaffold))
     registries = collect(*make_plugin_manager())
     assert "my-gan" in registries.variants and not registries.failures
-    assert [r.name for r in registries.reports if r.name.endswith(".py")] == ["my_gan.py"]  # test_my_gan.py is not a plugin
+    assert [r.name for r in registries.reports if r.name.endswith(".py")] == [
+        "my_gan.py"
+    ]  # test_my_gan.py is not a plugin
     monkeypatch.setenv("GANZOO_DISABLE_PLUGIN_AUTOLOAD", "1")
     assert "my-gan" not in collect(*make_plugin_manager()).variants
 
@@ -102,7 +131,19 @@ def test_a_broken_plugin_file_is_reported_and_the_rest_works(tmp_path):
 
 def test_a_variant_from_a_plugin_file_needs_the_file_and_says_so(scaffold, tmp_path):
     run_dir = tmp_path / "run"
-    cli("--plugin", scaffold / "my_gan.py", "run", "my-gan", "--dataset", "shapes", "--steps", 2, "--out", run_dir, *QUICK)
+    cli(
+        "--plugin",
+        scaffold / "my_gan.py",
+        "run",
+        "my-gan",
+        "--dataset",
+        "shapes",
+        "--steps",
+        2,
+        "--out",
+        run_dir,
+        *QUICK,
+    )
     result = CliRunner().invoke(main, ["sample", str(run_dir), "--out", str(tmp_path / "s.png")])
     assert result.exit_code == 2 and "unknown variant 'my-gan'" in result.output and "--plugin" in result.output
     cli("--plugin", scaffold / "my_gan.py", "sample", run_dir, "--per-class", 2, "--out", tmp_path / "s.png")
@@ -117,13 +158,17 @@ def test_new_variant_refuses_bad_names_taken_names_and_overwriting(scaffold):
 
 
 def test_the_hook_reference_in_the_guide_is_generated_from_the_hookspecs():
-    spec = importlib.util.spec_from_file_location("hook_reference", REPO / "docs" / "hook_reference.py")
+    spec = importlib.util.spec_from_file_location("hook_reference", REPO / "scripts" / "hook_reference.py")
     hook_reference = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hook_reference)
     guide = GUIDE.read_text(encoding="utf-8")
-    assert hook_reference.with_reference(guide) == guide, "docs/plugins.md is out of date: run python docs/hook_reference.py"
-    hooks = [name for name, value in vars(hookspecs).items() if name.startswith("ganzoo_") and inspect.isfunction(value)]
-    assert len(hooks) == 8
+    assert hook_reference.with_reference(guide) == guide, (
+        "docs/plugins.md is out of date: run python scripts/hook_reference.py"
+    )
+    hooks = [
+        name for name, value in vars(hookspecs).items() if name.startswith("ganzoo_") and inspect.isfunction(value)
+    ]
+    assert len(hooks) == 10  # 8 registration hooks, ganzoo_commands and ganzoo_logging_sinks
     for name in hooks:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert doc.startswith("Return") and len(doc.splitlines()) >= 3, f"{name} needs a docstring for plugin authors"

@@ -19,8 +19,8 @@ from ganzoo import LossStrategy, StepLosses, Variant, hookimpl
 from ganzoo.build import resolve_recipe
 from ganzoo.cli import main
 from ganzoo.errors import GanzooError
+from ganzoo.loop import train
 from ganzoo.plugins import collect, make_plugin_manager
-from ganzoo.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--set", "model.generator_width=8", "--set", "model.discriminator_width=16", "--batch-size", "32", "--quiet"]
@@ -28,8 +28,14 @@ TINY = ["--set", "model.generator_width=8", "--set", "model.discriminator_width=
 
 def ganzoo_process(*args, env_extra=None, **popen):
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.Popen([sys.executable, "-m", "ganzoo", *map(str, args)], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ganzoo", *map(str, args)],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **popen,
+    )
 
 
 def weights(run_dir: Path) -> dict[str, torch.Tensor]:
@@ -50,8 +56,21 @@ def last_logged_step(run_dir: Path) -> int:
 
 
 def test_sigterm_checkpoints_and_resume_is_bit_identical(data_root, tmp_path):
-    common = ["run", "gan", "--steps", 1500, "--data-root", data_root, *TINY,
-              "--set", "train.log_every=1", "--set", "train.checkpoint_every=400", "--set", "train.sample_every=100000"]
+    common = [
+        "run",
+        "gan",
+        "--steps",
+        1500,
+        "--data-root",
+        data_root,
+        *TINY,
+        "--set",
+        "train.log_every=1",
+        "--set",
+        "train.checkpoint_every=400",
+        "--set",
+        "train.sample_every=100000",
+    ]
     interrupted = tmp_path / "interrupted"
     process = ganzoo_process(*common, "--out", interrupted)
     deadline = time.time() + 120
@@ -80,7 +99,7 @@ def test_sigterm_checkpoints_and_resume_is_bit_identical(data_root, tmp_path):
 
 
 def test_a_second_ctrl_c_aborts_at_once_but_a_second_sigterm_does_not():
-    from ganzoo.train import StopOnSignal
+    from ganzoo.loop import StopOnSignal
 
     stop = StopOnSignal()
     stop._handle(signal.SIGTERM, None)
@@ -93,7 +112,9 @@ def test_a_second_ctrl_c_aborts_at_once_but_a_second_sigterm_does_not():
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, data_root) -> Path:
     run_dir = tmp_path_factory.mktemp("runs") / "gan"
-    result = CliRunner().invoke(main, ["run", "gan", "--steps", "4", "--data-root", str(data_root), "--out", str(run_dir), *TINY])
+    result = CliRunner().invoke(
+        main, ["run", "gan", "--steps", "4", "--data-root", str(data_root), "--out", str(run_dir), *TINY]
+    )
     assert result.exit_code == 0, result.output
     return run_dir
 
@@ -175,7 +196,9 @@ class NaNPlugin:
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(data_root, tmp_path):
     registries = collect(*make_plugin_manager(extra_plugins=[NaNPlugin()]))
-    overrides = [(["train", k], v) for k, v in {"steps": 20, "log_every": 5, "checkpoint_every": 5, "batch_size": 16}.items()]
+    overrides = [
+        (["train", k], v) for k, v in {"steps": 20, "log_every": 5, "checkpoint_every": 5, "batch_size": 16}.items()
+    ]
     recipe, _ = resolve_recipe(registries, "nan-after", "mnist", None, [*overrides, (["data", "root"], str(data_root))])
     with pytest.raises(GanzooError, match="diverged at step 10"):
         train(recipe, tmp_path / "run", registries, show_progress=False)
@@ -211,7 +234,10 @@ BAD_INPUTS = [
     (["run", "gan", "--set", "train=3"], "train must be a table"),
     (["run", "cgan", "--set", "model.conditioning=label"], "model.conditioning must be one of"),
     (["run", "gan", "--set", "train.precision=fp8"], "train.precision must be one of"),
-    (["run", "sgan", "--set", "loss.generator_loss=wgan", "--data-root", "{data}"], "loss.generator_loss must be one of"),
+    (
+        ["run", "sgan", "--set", "loss.generator_loss=wgan", "--data-root", "{data}"],
+        "loss.generator_loss must be one of",
+    ),
     (["run", "gan", "--device", "tpu"], "unknown device 'tpu'"),
     (["run", "gan", "--data-root", "{tmp}/nowhere", "--set", "data.download=false"], "MNIST/raw"),
     (["run", "gan", "--data-root", "{truncated}"], "complete IDX files"),
@@ -268,13 +294,15 @@ def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
 
 
 def test_out_of_memory_suggests_a_smaller_batch(data_root, tmp_path, monkeypatch):
-    import ganzoo.train as training
+    import ganzoo.schedule as training
 
     def out_of_memory(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(training, "to_unit_range", out_of_memory)
-    result = CliRunner().invoke(main, ["run", "gan", "--steps", "2", "--data-root", str(data_root), "--out", str(tmp_path / "r"), *TINY])
+    result = CliRunner().invoke(
+        main, ["run", "gan", "--steps", "2", "--data-root", str(data_root), "--out", str(tmp_path / "r"), *TINY]
+    )
     assert result.exit_code == 2 and "out of memory" in result.output and "--batch-size 16" in result.output
 
 
@@ -303,7 +331,9 @@ def test_broken_and_clashing_plugins_are_reported_and_the_rest_works(tmp_path):
     out, err = plugins.communicate(timeout=120)
     assert plugins.returncode == 0, err
     assert re.search(r"broken .*FAILED.*this plugin is broken on purpose", out)
-    assert re.search(r"clashing .*FAILED.*generator 'mlp' is already registered by plugin 'ganzoo.mlp'", out)
+    assert re.search(
+        r"clashing .*FAILED.*generator 'mlp' is already registered by plugin 'ganzoo.builtin.architectures'", out
+    )
     assert re.search(r"acgan .*loss acgan, variant acgan", out)
 
     disabled = ganzoo_process("plugins", env_extra={**env, "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1"})
@@ -315,6 +345,10 @@ def test_no_code_from_data():
     """Weights only through safetensors; nothing unpickled; recipe values never evaluated."""
     sources = [p for folder in ("ganzoo", "plugins") for p in (REPO / folder).rglob("*.py")]
     pattern = re.compile(r"torch\.load\(|import pickle|pickle\.|(?<![.\w])eval\(|(?<![.\w])exec\(|yaml\.load\(")
-    offenders = [f"{p.relative_to(REPO)}:{n}" for p in sources for n, line in enumerate(p.read_text().splitlines(), 1)
-                 if pattern.search(line)]
+    offenders = [
+        f"{p.relative_to(REPO)}:{n}"
+        for p in sources
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert not offenders, offenders

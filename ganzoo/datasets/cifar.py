@@ -13,7 +13,6 @@ import torch
 
 from ganzoo.data import DATA_ROOT_ENV, ImageData, resize_uint8
 from ganzoo.errors import GanzooError, first_line
-from ganzoo.hookspecs import hookimpl
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
@@ -21,6 +20,7 @@ FOLDER = "cifar-10-batches-bin"
 TRAIN_FILES = tuple(f"data_batch_{k}.bin" for k in range(1, 6))
 TEST_FILES = ("test_batch.bin",)
 ALL_FILES = TRAIN_FILES + TEST_FILES
+RECIPE_DEFAULTS = {"data.image_size": 32}
 IMAGE_SHAPE = (3, 32, 32)  # stored channel-major: the red plane, then green, then blue
 RECORD_BYTES = 1 + 3 * 32 * 32  # one label byte, then the image
 RECORDS_PER_FILE = 10_000
@@ -50,9 +50,6 @@ def load_cifar10(root: Path, image_size: int = 32, download: bool = True) -> Ima
     )
 
 
-load_cifar10.recipe_defaults = {"data.image_size": 32}
-
-
 def read_batch_file(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     """One binary batch file as uint8 images (N, 3, 32, 32) and int64 labels (N,)."""
     size = path.stat().st_size
@@ -65,8 +62,10 @@ def read_batch_file(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     records = torch.from_numpy(np.fromfile(path, dtype=np.uint8).reshape(-1, RECORD_BYTES))
     labels = records[:, 0].long()
     if labels.max() >= len(CLASS_NAMES):
-        raise GanzooError(f"{path} has label {labels.max().item()}, but CIFAR-10 has only labels 0-9: the file is "
-                          f"corrupt or not from CIFAR-10's binary version.")
+        raise GanzooError(
+            f"{path} has label {labels.max().item()}, but CIFAR-10 has only labels 0-9: the file is "
+            f"corrupt or not from CIFAR-10's binary version."
+        )
     return records[:, 1:].reshape(-1, *IMAGE_SHAPE), labels
 
 
@@ -96,8 +95,3 @@ def _missing_message(root: Path, reason: str) -> str:
         f"--data-root / ${DATA_ROOT_ENV} at a folder that has {FOLDER}/ inside it, or run once with network access "
         f"so ganzoo can download them."
     )
-
-
-@hookimpl
-def ganzoo_datasets():
-    return {"cifar10": load_cifar10}

@@ -22,7 +22,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ganzoo.data import ImageData
 from ganzoo.errors import GanzooError
-from ganzoo.hookspecs import hookimpl
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 GRAYSCALE_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
@@ -34,8 +33,10 @@ SPLIT_SEED = 0
 def load_image_folder(root: Path, image_size: int = 28, download: bool = True, path: Path | None = None) -> ImageData:
     """Your own images, one subfolder per class (set data.path); optional train/ and test/ splits."""
     if path is None:
-        raise GanzooError("dataset 'imagefolder' reads your own images: name their folder with "
-                          "--set data.path=FOLDER (a folder with one subfolder of images per class).")
+        raise GanzooError(
+            "dataset 'imagefolder' reads your own images: name their folder with "
+            "--set data.path=FOLDER (a folder with one subfolder of images per class)."
+        )
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise GanzooError(f"image folder {folder} (data.path) does not exist or is not a folder.")
@@ -65,22 +66,30 @@ def _split_files(folder: Path) -> tuple[list[str], dict[str, list[Path]], dict[s
         return class_names, train, test
     class_names, test_names = _class_names(folder / "train"), _class_names(folder / "test")
     if test_names != class_names:
-        raise GanzooError(f"{folder}/train/ and {folder}/test/ must have the same class subfolders; they have "
-                          f"{', '.join(class_names)} and {', '.join(test_names)}.")
-    return (class_names, {name: image_files(folder / "train" / name) for name in class_names},
-            {name: image_files(folder / "test" / name) for name in class_names})
+        raise GanzooError(
+            f"{folder}/train/ and {folder}/test/ must have the same class subfolders; they have "
+            f"{', '.join(class_names)} and {', '.join(test_names)}."
+        )
+    return (
+        class_names,
+        {name: image_files(folder / "train" / name) for name in class_names},
+        {name: image_files(folder / "test" / name) for name in class_names},
+    )
 
 
 def image_files(class_folder: Path) -> list[Path]:
     """A class's image files, in subfolders too, sorted; hidden files (macOS's ``._*`` and the like) are skipped."""
     files = sorted(
-        file for file in class_folder.rglob("*")
-        if file.suffix.lower() in IMAGE_SUFFIXES and file.is_file()
+        file
+        for file in class_folder.rglob("*")
+        if file.suffix.lower() in IMAGE_SUFFIXES
+        and file.is_file()
         and not any(part.startswith(".") for part in file.relative_to(class_folder).parts)
     )
     if not files:
-        raise GanzooError(f"class folder {class_folder} has no images: put {', '.join(IMAGE_SUFFIXES)} files in "
-                          f"it, or remove it.")
+        raise GanzooError(
+            f"class folder {class_folder} has no images: put {', '.join(IMAGE_SUFFIXES)} files in it, or remove it."
+        )
     return files
 
 
@@ -91,15 +100,19 @@ def hold_out(files: list[Path]) -> tuple[list[Path], list[Path]]:
     """
     count = max(1, round(TEST_SHARE * len(files))) if len(files) >= 2 else 0
     chosen = set(torch.randperm(len(files), generator=torch.Generator().manual_seed(SPLIT_SEED))[:count].tolist())
-    return ([file for k, file in enumerate(files) if k not in chosen],
-            [file for k, file in enumerate(files) if k in chosen])
+    return (
+        [file for k, file in enumerate(files) if k not in chosen],
+        [file for k, file in enumerate(files) if k in chosen],
+    )
 
 
 def _class_names(folder: Path) -> list[str]:
     names = sorted(child.name for child in folder.iterdir() if child.is_dir() and not child.name.startswith("."))
     if not names:
-        raise GanzooError(f"{folder} has no class subfolders: put each class's images in a subfolder named after "
-                          f"the class, e.g. {folder}/cats/*.jpg and {folder}/dogs/*.jpg.")
+        raise GanzooError(
+            f"{folder} has no class subfolders: put each class's images in a subfolder named after "
+            f"the class, e.g. {folder}/cats/*.jpg and {folder}/dogs/*.jpg."
+        )
     return names
 
 
@@ -108,8 +121,9 @@ def _is_grayscale(file: Path) -> bool:
         return image.mode in GRAYSCALE_MODES
 
 
-def _load_split(files: dict[str, list[Path]], class_names: list[str], image_size: int,
-                grayscale: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _load_split(
+    files: dict[str, list[Path]], class_names: list[str], image_size: int, grayscale: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
     images = [_read_image(file, image_size, grayscale) for name in class_names for file in files[name]]
     labels = [label for label, name in enumerate(class_names) for _ in files[name]]
     channels = 1 if grayscale else 3
@@ -125,7 +139,7 @@ def _read_image(file: Path, image_size: int, grayscale: bool) -> np.ndarray:
         image.draft(None, (image_size, image_size))  # JPEGs decode at a reduced scale that is still large enough
         try:
             image.load()
-        except (OSError, ValueError) as error:  # truncated or corrupt pixel data
+        except (OSError, ValueError, Image.DecompressionBombError) as error:  # truncated, corrupt, or a bomb
             raise GanzooError(f"cannot read image {file}: {error}. Replace or remove the file.") from error
         image = ImageOps.exif_transpose(image)  # photos stored sideways with an orientation tag
         if grayscale:
@@ -154,10 +168,5 @@ def _to_8bit_gray(image: Image.Image) -> Image.Image:
 def _open(file: Path) -> Image.Image:
     try:
         return Image.open(file)
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise GanzooError(f"cannot read image {file}: {error}. Replace or remove the file.") from error
-
-
-@hookimpl
-def ganzoo_datasets():
-    return {"imagefolder": load_image_folder}

@@ -20,7 +20,6 @@ from pathlib import Path
 import torch
 
 from ganzoo.data import ImageData
-from ganzoo.hookspecs import hookimpl
 from ganzoo.metrics import EvalSet
 
 TRAIN_POINTS, TEST_POINTS = 50_000, 10_000
@@ -39,6 +38,7 @@ RECIPE_DEFAULTS = {
     "train.lr_discriminator": 1e-3,
     "train.log_every": 100,
     "train.sample_every": 500,
+    "train.eval_metrics": ["modes_covered", "high_quality_share"],  # exact on a known mixture, and cheap
 }
 
 
@@ -56,10 +56,16 @@ class MixtureData(ImageData):
 class MixtureEvaluator:
     """The evaluator for a mixture: features are the points, probabilities the exact posterior over modes."""
 
+    path = None  # nothing on disk: it is exact
+    sha256 = "exact"
+
     def __init__(self, centres: torch.Tensor, std: float, test_points: torch.Tensor, test_labels: torch.Tensor):
         self.centres, self.std = centres, std
         _, posterior = self.embed(test_points)
         self.test_accuracy = float((posterior.argmax(1) == test_labels).float().mean())  # the Bayes accuracy
+
+    def test_features(self, data: ImageData) -> torch.Tensor:
+        return data.test_images.float().flatten(1)
 
     @torch.no_grad()
     def embed(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,7 +74,9 @@ class MixtureEvaluator:
         return flat, torch.softmax(-distances.pow(2) / (2 * self.std**2), dim=1)
 
 
-def sample_mixture(centres: torch.Tensor, std: float, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_mixture(
+    centres: torch.Tensor, std: float, count: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     labels = torch.randint(centres.shape[0], (count,), generator=generator)
     points = centres[labels] + std * torch.randn(count, 2, generator=generator)
     return points.view(count, 2, 1, 1), labels
@@ -78,8 +86,17 @@ def make_mixture(name: str, centres: torch.Tensor, std: float, seed: int) -> Mix
     generator = torch.Generator().manual_seed(seed)
     train_points, train_labels = sample_mixture(centres, std, TRAIN_POINTS, generator)
     test_points, test_labels = sample_mixture(centres, std, TEST_POINTS, generator)
-    return MixtureData(name, train_points, train_labels, test_points, test_labels, centres.shape[0],
-                       class_names=tuple(f"mode {k}" for k in range(centres.shape[0])), centres=centres, std=std)
+    return MixtureData(
+        name,
+        train_points,
+        train_labels,
+        test_points,
+        test_labels,
+        centres.shape[0],
+        class_names=tuple(f"mode {k}" for k in range(centres.shape[0])),
+        centres=centres,
+        std=std,
+    )
 
 
 def load_ring8(root: Path, image_size: int = 1, download: bool = True) -> MixtureData:
@@ -92,10 +109,6 @@ def load_grid25(root: Path, image_size: int = 1, download: bool = True) -> Mixtu
     """25 Gaussians on a 5x5 grid over [-0.8, 0.8]² (std 0.02): 2-D toy for mode collapse; no download."""
     ticks = torch.linspace(-0.8, 0.8, 5)
     return make_mixture("grid25", torch.cartesian_prod(ticks, ticks), 0.02, seed=25)
-
-
-load_ring8.recipe_defaults = RECIPE_DEFAULTS
-load_grid25.recipe_defaults = RECIPE_DEFAULTS
 
 
 def high_quality_modes(points: torch.Tensor, centres: torch.Tensor, std: float) -> torch.Tensor:
@@ -120,13 +133,3 @@ def high_quality_share(s: EvalSet) -> float | None:
     if not isinstance(s.data, MixtureData):
         return None
     return float((high_quality_modes(s.features, s.data.centres, s.data.std) >= 0).float().mean())
-
-
-@hookimpl
-def ganzoo_datasets():
-    return {"ring8": load_ring8, "grid25": load_grid25}
-
-
-@hookimpl
-def ganzoo_metrics():
-    return {"modes_covered": modes_covered, "high_quality_share": high_quality_share}

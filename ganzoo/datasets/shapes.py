@@ -15,7 +15,6 @@ import torch
 
 from ganzoo.data import ImageData
 from ganzoo.errors import GanzooError
-from ganzoo.hookspecs import hookimpl
 
 TRAIN_SIZE, TEST_SIZE = 20_000, 2_000
 SEED = 0
@@ -69,6 +68,7 @@ def _uniform(count: int, low: float, high: float, generator: torch.Generator) ->
 
 # Signed distances in the shape's frame, where the shape fits in [-1, 1]²; ``w`` is the stroke half-width.
 
+
 def _box(x: torch.Tensor, y: torch.Tensor, half_width, half_height) -> torch.Tensor:
     dx, dy = x.abs() - half_width, y.abs() - half_height
     return torch.hypot(dx.clamp(min=0), dy.clamp(min=0)) + torch.maximum(dx, dy).clamp(max=0)
@@ -105,8 +105,3 @@ SHAPES: tuple[tuple[str, Distance], ...] = (
     ("diamond", lambda x, y, w: _box(*_rotate45(x, y), 0.68, 0.68)),
 )
 CLASS_NAMES = tuple(name for name, _ in SHAPES)
-
-
-@hookimpl
-def ganzoo_datasets():
-    return {"shapes": load_shapes}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from torch import nn
 
-from ganzoo.hookspecs import hookimpl
 from ganzoo.models.base import Discriminator, Generator, check_divisible
 
 
@@ -38,7 +37,9 @@ class StridedConvDiscriminator(Discriminator):
 
     image_sizes = (32,)
 
-    def __init__(self, image_shape, out_features: int, num_classes: int = 0, conditioning: str = "none", width: int = 16):
+    def __init__(
+        self, image_shape, out_features: int, num_classes: int = 0, conditioning: str = "none", width: int = 16
+    ):
         check_divisible("acgan", image_shape, 16)
         super().__init__(image_shape, out_features, num_classes, conditioning)
         layers: list[nn.Module] = []
@@ -52,13 +53,3 @@ class StridedConvDiscriminator(Discriminator):
         side = image_shape[1] // 16
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.build_head(channels * side * side)
-
-
-@hookimpl
-def ganzoo_generators():
-    return {"acgan": UpsampleConvGenerator}
-
-
-@hookimpl
-def ganzoo_discriminators():
-    return {"acgan": StridedConvDiscriminator}

@@ -41,7 +41,8 @@ def check_divisible(architecture: str, image_shape: tuple[int, int, int], factor
     if height != width or height % factor:
         raise GanzooError(
             f"architecture {architecture!r} needs square images whose side is a multiple of {factor}, "
-            f"got {height}x{width}. Set data.image_size (e.g. --set data.image_size={factor * math.ceil(height / factor)})."
+            f"got {height}x{width}. Set data.image_size "
+            f"(e.g. --set data.image_size={factor * math.ceil(height / factor)})."
         )
 
 
@@ -61,7 +62,9 @@ class ConditionalBatchNorm(nn.Module):
         if self.labels is None:
             raise ValueError("conditional BatchNorm called without labels")
         shape = (x.shape[0], -1) + (1,) * (x.dim() - 2)
-        return self.norm(x) * self.gain(self.labels).view(shape).to(x.dtype) + self.bias(self.labels).view(shape).to(x.dtype)
+        return self.norm(x) * self.gain(self.labels).view(shape).to(x.dtype) + self.bias(self.labels).view(shape).to(
+            x.dtype
+        )
 
 
 def conditional_batchnorm(module: nn.Module, num_classes: int) -> tuple[nn.Module, int]:
@@ -104,8 +107,10 @@ class Generator(nn.Module):
         if name == "body" and getattr(self, "conditioning", None) == "batchnorm" and not isinstance(value, nn.Identity):
             value, count = conditional_batchnorm(value, self.num_classes)
             if count == 0:
-                raise GanzooError(f"conditioning 'batchnorm' needs a generator with BatchNorm layers, and "
-                                  f"{type(self).__name__} has none. Use model.conditioning = \"input\" or \"hidden\".")
+                raise GanzooError(
+                    f"conditioning 'batchnorm' needs a generator with BatchNorm layers, and "
+                    f'{type(self).__name__} has none. Use model.conditioning = "input" or "hidden".'
+                )
         super().__setattr__(name, value)
         if name == "body":  # found once here, not at every forward pass
             self.conditional_norms = [m for m in value.modules() if isinstance(m, ConditionalBatchNorm)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from torch import nn
 
-from ganzoo.hookspecs import hookimpl
 from ganzoo.models.base import Discriminator, Generator, check_divisible
 
 
@@ -34,7 +33,9 @@ class DCGANDiscriminator(Discriminator):
 
     image_sizes = (28, 32)
 
-    def __init__(self, image_shape, out_features: int, num_classes: int = 0, conditioning: str = "none", width: int = 64):
+    def __init__(
+        self, image_shape, out_features: int, num_classes: int = 0, conditioning: str = "none", width: int = 64
+    ):
         check_divisible("dcgan", image_shape, 4)
         super().__init__(image_shape, out_features, num_classes, conditioning)
         side = image_shape[1] // 4
@@ -47,13 +48,3 @@ class DCGANDiscriminator(Discriminator):
             nn.Flatten(),
         )
         self.build_head(2 * width * side * side)
-
-
-@hookimpl
-def ganzoo_generators():
-    return {"dcgan": DCGANGenerator}
-
-
-@hookimpl
-def ganzoo_discriminators():
-    return {"dcgan": DCGANDiscriminator}

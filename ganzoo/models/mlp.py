@@ -6,7 +6,6 @@ import math
 
 from torch import nn
 
-from ganzoo.hookspecs import hookimpl
 from ganzoo.models.base import Discriminator, Generator
 
 
@@ -32,7 +31,9 @@ class MLPDiscriminator(Discriminator):
 
     image_sizes = (28, 32)  # and any other shape, 2-D points (2, 1, 1) included
 
-    def __init__(self, image_shape, out_features: int, num_classes: int = 0, conditioning: str = "none", width: int = 512):
+    def __init__(
+        self, image_shape, out_features: int, num_classes: int = 0, conditioning: str = "none", width: int = 512
+    ):
         super().__init__(image_shape, out_features, num_classes, conditioning)
         _, height, side = image_shape
         self.features = nn.Sequential(
@@ -43,13 +44,3 @@ class MLPDiscriminator(Discriminator):
             nn.LeakyReLU(0.2),
         )
         self.build_head(width // 2)
-
-
-@hookimpl
-def ganzoo_generators():
-    return {"mlp": MLPGenerator}
-
-
-@hookimpl
-def ganzoo_discriminators():
-    return {"mlp": MLPDiscriminator}

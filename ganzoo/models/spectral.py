@@ -11,7 +11,6 @@ from __future__ import annotations
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganzoo.hookspecs import hookimpl
 from ganzoo.models.base import Discriminator
 from ganzoo.models.dcgan import DCGANDiscriminator
 from ganzoo.models.mlp import MLPDiscriminator
@@ -42,12 +41,21 @@ class SNGANDiscriminator(Discriminator):
 
     image_sizes = (28, 32)
 
-    def __init__(self, image_shape, out_features: int, num_classes: int = 0, conditioning: str = "none", width: int = 64):
+    def __init__(
+        self, image_shape, out_features: int, num_classes: int = 0, conditioning: str = "none", width: int = 64
+    ):
         super().__init__(image_shape, out_features, num_classes, conditioning)
         layers: list[nn.Module] = []
         channels = self.in_channels
-        for out, kernel, stride in [(width, 3, 1), (width, 4, 2), (2 * width, 3, 1), (2 * width, 4, 2),
-                                    (4 * width, 3, 1), (4 * width, 4, 2), (8 * width, 3, 1)]:
+        for out, kernel, stride in [
+            (width, 3, 1),
+            (width, 4, 2),
+            (2 * width, 3, 1),
+            (2 * width, 4, 2),
+            (4 * width, 3, 1),
+            (4 * width, 4, 2),
+            (8 * width, 3, 1),
+        ]:
             layers += [nn.Conv2d(channels, out, kernel, stride=stride, padding=1), nn.LeakyReLU(0.1)]
             channels = out
         side = image_shape[1] // 8  # each 4x4, stride-2, padding-1 conv halves the side, rounding down
@@ -70,8 +78,3 @@ class SpectralMLPDiscriminator(MLPDiscriminator):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         apply_spectral_norm(self)
-
-
-@hookimpl
-def ganzoo_discriminators():
-    return {"sngan": SNGANDiscriminator, "dcgan-sn": SpectralDCGANDiscriminator, "mlp-sn": SpectralMLPDiscriminator}

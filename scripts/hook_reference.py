@@ -3,8 +3,8 @@
 The reference is generated, so it cannot drift from the hookspecs: the test suite fails when it is
 out of date (or when a hook has no docstring), and this script brings it back in line.
 
-    python docs/hook_reference.py           # rewrite the section
-    python docs/hook_reference.py --check   # exit 1 if the section is out of date
+    python scripts/hook_reference.py           # rewrite the section
+    python scripts/hook_reference.py --check   # exit 1 if the section is out of date
 """
 
 from __future__ import annotations
@@ -15,18 +15,24 @@ from pathlib import Path
 
 from ganzoo import hookspecs
 
-GUIDE = Path(__file__).with_name("plugins.md")
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 START, END = "<!-- hook-reference:start -->", "<!-- hook-reference:end -->"
 
 
 def hooks() -> dict[str, object]:
-    return {name: value for name, value in vars(hookspecs).items() if name.startswith("ganzoo_") and inspect.isfunction(value)}
+    return {
+        name: value
+        for name, value in vars(hookspecs).items()
+        if name.startswith("ganzoo_") and inspect.isfunction(value)
+    }
 
 
 def signature(spec) -> str:
     """The signature as written in hookspecs.py (annotations there are strings: postponed evaluation)."""
     parameters = inspect.signature(spec).parameters.values()
-    listed = ", ".join(p.name if p.annotation is inspect.Parameter.empty else f"{p.name}: {p.annotation}" for p in parameters)
+    listed = ", ".join(
+        p.name if p.annotation is inspect.Parameter.empty else f"{p.name}: {p.annotation}" for p in parameters
+    )
     return f"({listed}) -> {spec.__annotations__['return']}"
 
 
@@ -52,7 +58,7 @@ def main() -> int:
     updated = with_reference(guide)
     if "--check" in sys.argv:
         if updated != guide:
-            print(f"{GUIDE} is out of date: run python docs/hook_reference.py", file=sys.stderr)
+            print(f"{GUIDE} is out of date: run python scripts/hook_reference.py", file=sys.stderr)
             return 1
         return 0
     GUIDE.write_text(updated, encoding="utf-8")

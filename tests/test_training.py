@@ -1,0 +1,107 @@
+"""Training options of the loop: the best checkpoint (train.keep_best) and critic steps (train.d_steps)."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from click.testing import CliRunner
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+import ganzoo.plugins
+from ganzoo import Component, hookimpl
+from ganzoo.cli import main
+
+TOY = ["--dataset", "ring8", "--set", "model.generator_width=8", "--set", "model.discriminator_width=16", "--quiet"]
+
+
+def cli(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+class Scripted:
+    """A metric (higher is better) whose values come from a script: the best evaluation is known in advance."""
+
+    def __init__(self, values):
+        self.values = list(values)
+
+    @hookimpl
+    def ganzoo_metrics(self):
+        def scripted(evaluated):
+            """Returns the next scripted value."""
+            return self.values.pop(0)
+
+        return {"scripted": Component(scripted, higher_is_better=True)}
+
+
+def step_of(path):
+    with safe_open(str(path), framework="pt") as handle:
+        return json.loads(handle.metadata()["step"])
+
+
+def test_best_checkpoint_holds_the_best_evaluation_not_the_last(tmp_path):
+    ganzoo.plugins.register(Scripted([0.5, 0.9, 0.3, 0.2]), name="scripted")  # evaluations at steps 2, 4, 6, 8
+    try:
+        cli(
+            "run",
+            "gan",
+            *TOY,
+            "--steps",
+            8,
+            "--out",
+            tmp_path / "run",
+            "--set",
+            "train.eval_every=2",
+            "--set",
+            'train.keep_best="scripted"',
+            "--set",
+            "train.eval_metrics=[]",
+        )
+    finally:
+        ganzoo.plugins.unregister("scripted")
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert step_of(checkpoints / "best.safetensors") == 4 and step_of(checkpoints / "last.safetensors") == 8
+    best_records = [
+        json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines() if '"best"' in line
+    ]
+    assert [(r["step"], r["scripted"]) for r in best_records] == [(2, 0.5), (4, 0.9)]
+
+    cli("run", "gan", *TOY, "--steps", 4, "--out", tmp_path / "four", "--set", "train.eval_metrics=[]")
+    best, four = (
+        load_file(str(checkpoints / "best.safetensors")),
+        load_file(str(tmp_path / "four" / "checkpoints" / "last.safetensors")),
+    )
+    generator = [key for key in best if key.startswith("G.")]
+    assert generator and all(torch.equal(best[key], four[key]) for key in generator)  # the weights of step 4
+
+    cli("sample", tmp_path / "run", "--checkpoint", "best", "--n", 5, "--out", tmp_path / "best.npz")
+    result = CliRunner().invoke(
+        main, ["sample", str(tmp_path / "four"), "--checkpoint", "best", "--out", str(tmp_path / "x.png")]
+    )
+    assert result.exit_code == 2 and "keep_best" in result.output
+
+
+def test_keep_best_needs_a_metric_with_a_direction():
+    result = CliRunner().invoke(main, ["run", "gan", *TOY, "--steps", 2, "--set", 'train.keep_best="fdi"'])
+    assert result.exit_code == 2 and "Did you mean 'fid'?" in result.output
+
+
+def test_d_steps_updates_d_that_many_times_per_g_update_and_resumes_bit_exactly(tmp_path):
+    settings = ["--set", "train.d_steps=5", "--set", "train.checkpoint_every=3", "--set", "train.eval_metrics=[]"]
+    cli("run", "gan", *TOY, "--steps", 3, "--out", tmp_path / "run", *settings, "--set", "loss.adversarial=wgan-gp")
+    state = load_file(str(tmp_path / "run" / "checkpoints" / "last.safetensors"))
+    assert state["optim.D.0.step"].item() == 15 and state["optim.G.0.step"].item() == 3
+
+    cli("run", "--resume", tmp_path / "run", "--steps", 6, "--quiet")
+    cli(
+        "run", "gan", *TOY, "--steps", 6, "--out", tmp_path / "straight", *settings, "--set", "loss.adversarial=wgan-gp"
+    )
+    resumed, straight = (
+        load_file(str(tmp_path / name / "checkpoints" / "last.safetensors")) for name in ("run", "straight")
+    )
+    keys = [key for key in resumed if key.split(".")[0] in ("G", "D", "optim", "data")]
+    assert keys and all(torch.equal(resumed[key], straight[key]) for key in keys)
+    assert resumed["optim.D.0.step"].item() == 30
