@@ -3,7 +3,8 @@
 The reference loop trains the same model with the same losses the way the seeds' scripts do: a
 torchvision DataLoader applying per-image PIL transforms, ``zero_grad()`` without ``set_to_none``, the
 for-loop Adam, gradients for D's weights computed in the generator step, fp32, and a host sync per step
-(``loss.item()``). Both are timed in one process on one device, so their ratio is the speed-up.
+(``loss.item()``). With ``seed_script``, the ACGAN seed's own script is timed too (``ganzoo.seedscript``):
+the code users start from. All are timed in one process on one device, so their ratios are the speed-ups.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ganzoo.device import configure_backends, resolve_device, uses_bf16
 from ganzoo.distributed import DistributedContext
 from ganzoo.losses import Batch
 from ganzoo.registry import Registries
+from ganzoo.seedscript import time_seed_script
 from ganzoo.trainer import Trainer, build_trainer
 
 
@@ -54,6 +56,8 @@ class BenchResult:
     fraction_of_peak: float
     reference_images_per_sec: float | None
     speedup: float | None
+    seed_script_images_per_sec: float | None = None
+    seed_script_speedup: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -112,20 +116,25 @@ def training_flops_per_image(trainer: Trainer) -> float:
     return counter.get_total_flops() / trainer.recipe.train.batch_size
 
 
-def time_reference_loop(trainer: Trainer, registries: Registries, steps: int, warmup: int) -> float:
-    """The seeds' style of loop on the same model and losses (see the module docstring)."""
+def mnist_loader(root: str, size: int, batch_size: int):
+    """MNIST the seeds' way: a shuffling DataLoader that resizes, converts and normalises every image with PIL."""
     from torch.utils.data import DataLoader
     from torchvision import transforms
 
-    recipe, device, strategy = trainer.recipe, trainer.device, trainer.strategy
-    size = recipe.data.image_size
-    native = load_mnist(resolve_data_root(recipe.data.root), image_size=28, download=False)
-    dataset = PILImages(
-        native.train_images,
-        native.train_labels,
-        transforms.Compose([transforms.Resize(size), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])]),
+    native = load_mnist(resolve_data_root(root), image_size=28, download=False)
+    transform = transforms.Compose([transforms.Resize(size), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
+    return DataLoader(
+        PILImages(native.train_images, native.train_labels, transform),
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
     )
-    loader = DataLoader(dataset, batch_size=recipe.train.batch_size, shuffle=True, drop_last=True)
+
+
+def time_reference_loop(trainer: Trainer, registries: Registries, steps: int, warmup: int) -> float:
+    """The seeds' style of loop on the same model and losses (see the module docstring)."""
+    recipe, device, strategy = trainer.recipe, trainer.device, trainer.strategy
+    loader = mnist_loader(recipe.data.root, recipe.data.image_size, recipe.train.batch_size)
     generator = build_generator(registries, recipe, strategy, trainer.data.image_shape).to(device)
     discriminator = build_discriminator(registries, recipe, strategy, trainer.data.image_shape).to(device)
     betas = (recipe.train.beta1, recipe.train.beta2)
@@ -164,7 +173,13 @@ def time_reference_loop(trainer: Trainer, registries: Registries, steps: int, wa
 
 
 def bench(
-    recipe: Recipe, registries: Registries, steps: int, warmup: int, reference: bool = True, log=print
+    recipe: Recipe,
+    registries: Registries,
+    steps: int,
+    warmup: int,
+    reference: bool = True,
+    seed_script: bool = False,
+    log=print,
 ) -> BenchResult:
     device = resolve_device(recipe.train.device)
     configure_backends(device)
@@ -176,6 +191,9 @@ def bench(
         log(f"bench: the reference loop is written for MNIST; skipped for {recipe.data.name}")
         reference = False
     reference_speed = time_reference_loop(trainer, registries, steps, warmup) if reference else None
+    seed_speed = None
+    if seed_script:  # PyTorch-GAN's acgan.py as it trains: 32x32 MNIST, batch 64, its own G and D
+        seed_speed = time_seed_script(mnist_loader(recipe.data.root, 32, 64), device, steps, warmup)
     achieved = images_per_sec * flops / 1e9
     precision = "bf16" if uses_bf16(recipe.train.precision, device) else "fp32"
     return BenchResult(
@@ -190,4 +208,6 @@ def bench(
         fraction_of_peak=achieved / peak,
         reference_images_per_sec=reference_speed,
         speedup=images_per_sec / reference_speed if reference_speed else None,
+        seed_script_images_per_sec=seed_speed,
+        seed_script_speedup=images_per_sec / seed_speed if seed_speed else None,
     )

@@ -22,6 +22,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
 from torch import nn
 
 from ganzoo.checkpoint import content_hash, load_checkpoint, load_module, module_tensors, save_checkpoint
@@ -101,9 +103,25 @@ class Evaluator:
         return torch.cat(features), torch.cat(probabilities)
 
     def test_features(self, data: ImageData) -> torch.Tensor:
-        """The real test split's features (computed once per evaluator)."""
+        """The real test split's features: computed once, and kept beside the evaluator (its file name holds the
+        training data's hash; the test split's size is checked)."""
         if self._test_features is None:
-            self._test_features = self.embed(to_unit_range(data.test_images))[0]
+            cache = cache_path_for(self.path.with_suffix(".test-features.safetensors")) if self.path else None
+            if cache is not None and cache.is_file():
+                try:
+                    features = load_file(str(cache))["features"].to(data.test_images.device)
+                    if features.shape[0] == data.test_images.shape[0]:
+                        self._test_features = features
+                except (SafetensorError, OSError, KeyError):
+                    pass  # damaged: computed again below
+            if self._test_features is None:
+                self._test_features = self.embed(to_unit_range(data.test_images))[0]
+                if cache is not None:
+                    try:
+                        cache.parent.mkdir(parents=True, exist_ok=True)
+                        write_atomically(cache, save({"features": self._test_features.cpu().contiguous()}))
+                    except OSError:
+                        pass  # an unwritable cache: computed again next time
         return self._test_features
 
 
@@ -274,7 +292,7 @@ class Scorer:
         self.check_count(count)
         labels = torch.arange(count, device=device) % self.data.num_classes if conditional else None
         report = (lambda done, total: self.progress("sampling", done, total)) if self.progress else None
-        samples = generate(generator, count, latent, labels, seed, device, progress=report)
+        samples = generate(generator, count, latent, labels, seed, device, batch_size=SCORING_BATCH, progress=report)
         return self.score(samples, labels)
 
     def score_real(self, count: int, seed: int = 0) -> dict[str, float | None]:

@@ -20,9 +20,9 @@ from torch.nn.parallel import DistributedDataParallel
 from ganzoo.build import build_discriminator, build_generator, build_strategy, load_dataset
 from ganzoo.config import Recipe
 from ganzoo.data import ImageData, to_unit_range
-from ganzoo.device import autocast_for, uses_channels_last
+from ganzoo.device import autocast_for, is_out_of_memory, uses_channels_last
 from ganzoo.distributed import DistributedContext
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, first_line
 from ganzoo.losses import Batch, LossStrategy, SetupContext
 from ganzoo.registry import Registries
 from ganzoo.sampling import Latent
@@ -94,6 +94,8 @@ class Trainer:
     device: torch.device
     precision: str
     averages: dict[str, ExponentialAverage]
+    compiled: bool = False  # G and D are torch.compile'd (until compilation fails: see ``step``)
+    log: Callable[[str], None] = print
 
     @property
     def latent(self) -> Latent:
@@ -148,7 +150,28 @@ class Trainer:
         return out
 
     def step(self, batches: Sequence[tuple[torch.Tensor, torch.Tensor]], step: int = 0) -> dict[str, torch.Tensor]:
-        """``len(batches)`` D updates and one G update; returns detached numbers to log (no host sync)."""
+        """``len(batches)`` D updates and one G update; returns detached numbers to log (no host sync).
+
+        With ``train.compile``, compilation happens in the first step; if it fails there (no C++ compiler, an
+        unsupported operation), training goes on without it, with a warning, as long as no weight changed yet.
+        """
+        if not self.compiled:
+            return self._step(batches, step)
+        try:
+            return self._step(batches, step)
+        except Exception as error:  # noqa: BLE001 - torch.compile's failures have many types
+            if is_out_of_memory(error) or any(optimizer.state for optimizer in self.optimizers.values()):
+                raise
+            self.compiled = False
+            self.generator, self.discriminator = self.modules["G"], self.modules["D"]
+            self.discriminator_for_g = self.discriminator
+            self.log(
+                f"[yellow]torch.compile failed[/] ({type(error).__name__}: {first_line(error)}); "
+                "training without it (set train.compile = false to skip the attempt)."
+            )
+            return self._step(batches, step)
+
+    def _step(self, batches: Sequence[tuple[torch.Tensor, torch.Tensor]], step: int) -> dict[str, torch.Tensor]:
         *critic_batches, (real, labels) = batches
         for critic_real, critic_labels in critic_batches:
             with torch.no_grad():
@@ -236,4 +259,6 @@ def build_trainer(
         device,
         cfg.precision,
         averages,
+        compiled=cfg.compile and not distributed.enabled,
+        log=log,
     )

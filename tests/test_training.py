@@ -105,3 +105,16 @@ def test_d_steps_updates_d_that_many_times_per_g_update_and_resumes_bit_exactly(
     keys = [key for key in resumed if key.split(".")[0] in ("G", "D", "optim", "data")]
     assert keys and all(torch.equal(resumed[key], straight[key]) for key in keys)
     assert resumed["optim.D.0.step"].item() == 30
+
+
+def test_a_failing_torch_compile_falls_back_to_eager_with_a_warning(tmp_path, monkeypatch):
+    def broken_compile(module):
+        def fails(*args, **kwargs):
+            raise RuntimeError("no C++ compiler found")
+
+        return fails
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    result = CliRunner().invoke(main, ["run", "gan", *TOY, "--steps", 3, "--compile", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "torch.compile failed" in result.output and "no C++ compiler found" in result.output
