@@ -113,6 +113,8 @@ def test_eval_command_and_metrics_during_training(data_root, tmp_path, monkeypat
         "--set",
         "train.sample_every=2",
         "--set",
+        "train.eval_every=2",
+        "--set",
         'train.eval_metrics=["class_coverage", "conditional_accuracy"]',
         "--set",
         "train.eval_samples=200",

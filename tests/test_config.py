@@ -22,7 +22,7 @@ def test_recipe_file_flags_and_overrides_resolve():
         "adversarial": "bce",
         "gp_weight": 10.0,
     }
-    assert recipe.model.conditioning == "hidden" and recipe.data.image_size == 32
+    assert recipe.model.conditioning == "hidden" and recipe.data.image_size == 28
 
 
 def test_resolved_recipe_round_trips_through_toml():

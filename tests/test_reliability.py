@@ -245,7 +245,7 @@ BAD_INPUTS = [
     (["run", "gan", "--recipe", "{tmp}/unknown-key.toml"], "Did you mean 'train'?"),
     (["run", "gan", "--recipe", "{tmp}/other-variant.toml"], "is for variant 'cgan'"),
     (["run", "gan", "--recipe", "{tmp}/missing.toml"], "cannot read recipe"),
-    (["run", "acgan", "--set", "data.image_size=28", "--data-root", "{data}"], "multiple of 16"),
+    (["run", "acgan", "--set", "data.image_size=30", "--steps", "1", "--data-root", "{data}"], "multiple of 4"),
     (["run", "gan", "--data-root", "{data}", "--out", "{tmp}/a-file/run"], "cannot write to run directory"),
     (["run", "gan", "--data-root", "{data}", "--batch-size", "100000"], "larger than the dataset"),
     (["run", "gan", "--data-root", "{data}", "--out", "{run}"], "already holds a run"),
