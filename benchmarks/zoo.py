@@ -128,8 +128,10 @@ def results_table(variants: list[str], report: dict) -> str:
                 own = "test accuracy " + mean_std([e["test_accuracy"] for e in ends])
             if ends:
                 steps = ends[0]["step"]
-                budget = f"{steps:,} steps ({ends[0]['epoch']:g} epochs)"
-                wall = mean_std([e.get("wall_seconds", float("nan")) / 60 for e in ends]) + " min"
+                seeds = f"{len(ends)} seed" + ("s" if len(ends) > 1 else "")
+                budget = f"{steps:,} steps ({ends[0]['epoch']:g} epochs), {seeds}"
+                walls = [e["wall_seconds"] / 60 for e in ends if "wall_seconds" in e]  # absent in runs of ganzoo 0.1
+                wall = mean_std(walls) + " min" if walls else "-"
         lines.append(f"| {variant} | " + " | ".join(cells) + f" | {own} | {budget} | {wall} |")
     return "\n".join(lines) + "\n"
 
@@ -190,8 +192,9 @@ def main() -> None:
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     header = (
         f"# ganzoo's zoo on MNIST\n\nWritten by `python benchmarks/zoo.py` on {datetime.now():%Y-%m-%d} ({machine}). "
-        f"Every variant trained with its default recipe (`recipes/VARIANT-mnist.toml`) to the end, seeds "
-        f"0-{args.seeds - 1}; each run scored on {args.n:,} samples by ganzoo's MNIST evaluator (test accuracy "
+        f"Every variant trained with its default recipe (`recipes/VARIANT-mnist.toml`) for the budget in the "
+        f"table, with the seeds found in `benchmarks/runs/zoo/VARIANT/` (the budget column says how many); "
+        f"each run scored on {args.n:,} samples by ganzoo's MNIST evaluator (test accuracy "
         f"{evaluator['test_accuracy']:.4f}, sha256 {evaluator['sha256'][:12]}); mean ± std over the seeds. FID and "
         f"precision/recall are measured in the evaluator's 128-feature space (not Inception's): compare them with "
         f"the real-data row, not with papers' Inception FIDs.\n\n"

@@ -12,6 +12,9 @@ from ganzoo.datasets.mnist import MNIST_FILES
 
 REPO = Path(__file__).resolve().parents[1]
 
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:  # pytest -n N: share the cores instead of oversubscribing them
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+
 
 def mnist_root() -> Path | None:
     candidates = [os.environ.get("GANZOO_DATA"), REPO.parent / "shared" / "datasets"]

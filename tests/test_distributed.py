@@ -35,6 +35,7 @@ def worker(rank: int, port: int, runs: str, data_root: str) -> None:
         "train.batch_size": 8,
         "train.device": "cpu",
         "train.log_every": 1,
+        "train.eval_metrics": [],
         "model.generator_width": 16,
         "model.discriminator_width": 8,
         "data.root": data_root,
