@@ -27,6 +27,7 @@ class StopOnSignal:
     def __init__(self) -> None:
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
+        self._outer: StopOnSignal | None = None
 
     def _handle(self, signum, frame) -> None:
         if self.received is not None:
@@ -34,6 +35,8 @@ class StopOnSignal:
                 raise KeyboardInterrupt
             return
         self.received = signum
+        if self._outer is not None and self._outer.received is None:
+            self._outer.received = signum
 
     @property
     def exit_code(self) -> int:
@@ -46,6 +49,12 @@ class StopOnSignal:
     def __enter__(self) -> StopOnSignal:
         if threading.current_thread() is threading.main_thread():
             self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+            # Nested inside another (a compare's run): a stop the outer one received before we took over counts
+            # here too, and one received here reaches it.
+            outer = getattr(self._previous[signal.SIGTERM], "__self__", None)
+            if isinstance(outer, StopOnSignal):
+                self._outer = outer
+                self.received = self.received or outer.received
         return self
 
     def __exit__(self, *exc_info) -> None:

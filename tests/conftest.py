@@ -16,6 +16,14 @@ if "PYTEST_XDIST_WORKER_COUNT" in os.environ:  # pytest -n N: share the cores in
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 
 
+@pytest.fixture(autouse=True)
+def terminal_width_of_a_pipe(monkeypatch):
+    """pytest-xdist's workers export COLUMNS=80 and LINES=24; ganzoo reads COLUMNS as the user's chosen width, so
+    without this the tests would see tables wrapped as on an 80-column terminal only when run in parallel."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 def mnist_root() -> Path | None:
     candidates = [os.environ.get("GANZOO_DATA"), REPO.parent / "shared" / "datasets"]
     for candidate in candidates:

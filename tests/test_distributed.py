@@ -36,6 +36,7 @@ def worker(rank: int, port: int, runs: str, data_root: str) -> None:
         "train.device": "cpu",
         "train.log_every": 1,
         "train.eval_metrics": [],
+        "train.keep_best": "",
         "model.generator_width": 16,
         "model.discriminator_width": 8,
         "data.root": data_root,

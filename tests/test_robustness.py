@@ -587,6 +587,17 @@ def test_H10_checkpoints_and_samples_are_readable_with_the_users_umask(tmp_path)
 # -- Fault injection -----------------------------------------------------------------------------------------------
 
 
+def wait_for_new_log_lines(process, log: Path, timeout: float = 300.0) -> None:
+    """Until the run logs a step (or exits): a kill then lands in training, not in Python's start-up, however slow
+    a busy machine makes that start-up."""
+    before = log.stat().st_size if log.exists() else 0
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if log.exists() and log.stat().st_size > before:
+            return
+        time.sleep(0.05)
+
+
 def test_twenty_kills_at_random_moments_lose_nothing(tmp_path):
     """SIGKILL at 20 random moments, a checkpoint every step: each time, --resume continues (or, before the first
     checkpoint, a fresh run starts in the same folder), and the end result is bit for bit an uninterrupted run's."""
@@ -613,7 +624,8 @@ def test_twenty_kills_at_random_moments_lose_nothing(tmp_path):
         started = (run_dir / "checkpoints" / "last.safetensors").is_file()
         args = ["run", "--resume", run_dir, "--quiet"] if started else ["run", *common, "--out", run_dir]
         process = ganzoo_process(*args)
-        time.sleep(float(rng.uniform(1.0, 4.0)))
+        wait_for_new_log_lines(process, run_dir / "metrics.jsonl")
+        time.sleep(float(rng.uniform(0.0, 1.5)))
         if process.poll() is not None:
             _, stderr = process.communicate()
             assert process.returncode == 0, stderr
@@ -622,7 +634,9 @@ def test_twenty_kills_at_random_moments_lose_nothing(tmp_path):
         process.wait()
         kills += 1
     if kills == 20:
-        final = ganzoo_process("run", "--resume", run_dir, "--quiet")
+        started = (run_dir / "checkpoints" / "last.safetensors").is_file()
+        args = ["run", "--resume", run_dir, "--quiet"] if started else ["run", *common, "--out", run_dir]
+        final = ganzoo_process(*args)
         _, stderr = final.communicate(timeout=300)
         assert final.returncode == 0, stderr
     straight = tmp_path / "straight"
