@@ -133,8 +133,18 @@ class Comparison:
     # -- the steps ------------------------------------------------------------------------------------------
 
     def recipe(self, name: str, seed: int) -> Recipe:
-        """The variant's recipe with the shared overrides and ``seed``, and about 10 sample grids per run."""
-        overrides = [*self.spec.overrides.as_list(), (["train", "seed"], seed)]
+        """The variant's recipe with the shared overrides and ``seed``, and about 10 sample grids per run.
+
+        compare scores every run itself, so the runs it trains skip the recipe's own evaluations (the tuned
+        recipes score 10,000 samples at every epoch and at the end) unless the overrides ask for them.
+        """
+        given = {".".join(path) for path, _ in self.spec.overrides.keys}
+        skipped = [
+            (["train", key], value)
+            for key, value in (("eval_metrics", []), ("keep_best", ""))
+            if f"train.{key}" not in given
+        ]
+        overrides = [*skipped, *self.spec.overrides.as_list(), (["train", "seed"], seed)]
         recipe, _ = resolve_recipe(self.registries, name, self.spec.dataset, None, overrides)
         budget = Budget.of(recipe, self.scorer.data.train_images.shape[0]) if self.scorer else None
         total = budget.total_steps if budget else recipe.train.steps

@@ -53,11 +53,15 @@ class TrainConfig:
     lr_discriminator: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    lr_decay_start: float = (
+        1.0  # from this fraction of the budget, both learning rates fall linearly to 0 (1: constant)
+    )
+    adam_eps: float = 1e-8  # Adam's epsilon (Salimans et al.'s MNIST code behaves like 1e-4: recipes/sgan-mnist.toml)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: str = "auto"  # auto (bf16 autocast where bf16 is native: CUDA, CPUs with AMX; else fp32) | fp32 | bf16
     compile: bool = False  # torch.compile G and D
-    channels_last: bool = True  # on CUDA: NHWC memory format for the conv layers
+    channels_last: bool = True  # NHWC memory format for the conv layers (faster with cuDNN and oneDNN)
     ema_decay: float = (
         0.0  # > 0 (e.g. 0.999): keep an exponential moving average of G's weights for samples and evaluation
     )
@@ -116,6 +120,7 @@ POSITIVE = {
     "model.discriminator_width",
     "train.eval_samples",
     "train.d_steps",
+    "train.adam_eps",
 }
 UNIT_INTERVAL = {"train.beta1", "train.beta2", "train.ema_decay", "train.d_ema_decay"}  # [0, 1)
 NON_NEGATIVE = {"train.epochs", "train.steps", "train.eval_every"}
@@ -196,6 +201,11 @@ def validate(recipe: Recipe) -> None:
                 raise GanzooError(f"{key} must be in [0, 1), got {shorten(value)}.")
             if key in CHOICES and value not in CHOICES[key]:
                 raise GanzooError(f"{key} must be one of {', '.join(CHOICES[key])}; got {shorten(value)}.")
+    if not 0.0 <= recipe.train.lr_decay_start <= 1.0:
+        raise GanzooError(
+            f"train.lr_decay_start must be in [0, 1] (a fraction of the budget; 1 keeps the learning rates constant), "
+            f"got {shorten(recipe.train.lr_decay_start)}."
+        )
     if not 0 <= recipe.train.seed <= MAX_SEED:
         raise GanzooError(f"train.seed must be between 0 and 2**63 - 1, got {shorten(recipe.train.seed)}.")
     if recipe.train.steps == 0 and recipe.train.epochs == 0:

@@ -403,6 +403,8 @@ def _train(
     try:
         with stop:
             for step in range(start + 1, budget.total_steps + 1):
+                if cfg.lr_decay_start < 1.0:
+                    trainer.scale_learning_rates(budget.learning_rate_factor(step, cfg.lr_decay_start))
                 window.add(trainer.step(order.batches(step), step))
                 log.advance()
                 at_log_step = step % cfg.log_every == 0 or step == budget.total_steps

@@ -17,12 +17,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
-from torchvision.utils import save_image
 
 from ganzoo.build import load_trained_generator
 from ganzoo.registry import Registries
 from ganzoo.rundir import RunDir, write_atomically
-from ganzoo.sampling import GRID_COLUMNS, Latent, generate, grid_labels, is_points, preview_labels, render
+from ganzoo.sampling import GRID_COLUMNS, Latent, generate, grid_labels, is_points, png_bytes, preview_labels, render
 
 GAP = 8  # pixels between panels in grid.png
 
@@ -95,7 +94,7 @@ def sample_panels(
         if not is_points(images.shape[1:]) and images.shape[-1] != size:
             images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         path = folder / f"panel-{label}.png"
-        save_image(render(images, GRID_COLUMNS), str(path))
+        write_atomically(path, png_bytes(render(images, GRID_COLUMNS)))
         panels.append(Panel(label, run_dir, path))
     return panels
 

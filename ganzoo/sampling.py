@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
-from torchvision.utils import make_grid, save_image
 
 from ganzoo.data import to_uint8
 from ganzoo.rundir import write_atomically
@@ -113,19 +113,40 @@ def scatter(points: torch.Tensor, size: int = SCATTER_SIZE) -> torch.Tensor:
     return canvas
 
 
+def tile(images: torch.Tensor, columns: int, padding: int = 2) -> torch.Tensor:
+    """Images (N, C, H, W) in [-1, 1] as one (3, H', W') picture in [0, 1]: ``columns`` per row, black lines
+    between them (the layout of torchvision's ``make_grid``, which ganzoo does not import: torchvision's
+    import costs every command seconds)."""
+    images = ((images.detach().float().cpu().clamp(-1.0, 1.0) + 1.0) / 2.0).expand(-1, 3, -1, -1)
+    count, _, height, width = images.shape
+    columns = min(columns, count)
+    rows = -(-count // columns)
+    picture = torch.zeros(3, rows * (height + padding) + padding, columns * (width + padding) + padding)
+    for index, image in enumerate(images):
+        top, left = padding + (index // columns) * (height + padding), padding + (index % columns) * (width + padding)
+        picture[:, top : top + height, left : left + width] = image
+    return picture
+
+
 def render(images: torch.Tensor, columns: int) -> torch.Tensor:
     """A (3, H, W) picture in [0, 1]: a grid of images in [-1, 1], or a scatter plot of 2-D points."""
     if is_points(images.shape[1:]):
         return scatter(images)
-    return make_grid(images.float().cpu(), nrow=columns, normalize=True, value_range=(-1.0, 1.0), padding=2)
+    return tile(images, columns)
+
+
+def png_bytes(picture: torch.Tensor) -> bytes:
+    """A (3, H, W) picture in [0, 1] as PNG bytes."""
+    pixels = picture.mul(255).add(0.5).clamp(0, 255).permute(1, 2, 0).to(torch.uint8).numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="png")
+    return buffer.getvalue()
 
 
 def save_grid(images: torch.Tensor, path: Path, columns: int) -> None:
     """A PNG grid, written atomically (an interrupted write never leaves a broken file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    save_image(render(images, columns), buffer, format="png")
-    write_atomically(path, buffer.getvalue())
+    write_atomically(path, png_bytes(render(images, columns)))
 
 
 def save_npz(images: torch.Tensor, labels: torch.Tensor, path: Path) -> None:

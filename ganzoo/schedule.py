@@ -39,6 +39,12 @@ class Budget:
     def epoch(self, step: int) -> float:
         return round(step / self.steps_per_epoch, 4)
 
+    def learning_rate_factor(self, step: int, decay_start: float) -> float:
+        """1 until ``decay_start`` (a fraction of the budget), then falling linearly to 1 / n at the last of the
+        n steps left. A function of the step alone, so a resumed run follows the same schedule."""
+        start = int(decay_start * self.total_steps)
+        return 1.0 if step <= start else (self.total_steps - step + 1) / (self.total_steps - start)
+
 
 class DataOrder:
     """The training images' order: a seeded permutation per epoch, cut into each rank's batches.

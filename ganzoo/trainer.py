@@ -39,7 +39,8 @@ def seed_everything(seed: int) -> None:
 def adam(parameters, lr: float, recipe: Recipe, device: torch.device) -> torch.optim.Adam:
     # The fused kernel exists on CUDA; the foreach (multi-tensor) path is the fast one on CPU.
     fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    return torch.optim.Adam(parameters, lr=lr, betas=(recipe.train.beta1, recipe.train.beta2), **fast)
+    cfg = recipe.train
+    return torch.optim.Adam(parameters, lr=lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps, **fast)
 
 
 class ExponentialAverage:
@@ -118,6 +119,13 @@ class Trainer:
             labels = torch.randint(self.data.num_classes, (count,), device=self.device)
         with autocast_for(self.precision, self.device):
             return self.generator(z, labels), labels
+
+    def scale_learning_rates(self, factor: float) -> None:
+        """Set both optimizers' learning rates to the recipe's times ``factor`` (``train.lr_decay_start``)."""
+        cfg = self.recipe.train
+        for name, lr in (("optim.G", cfg.lr_generator), ("optim.D", cfg.lr_discriminator)):
+            for group in self.optimizers[name].param_groups:
+                group["lr"] = lr * factor
 
     def update_discriminator(self, batch: Batch, step: int):
         with autocast_for(self.precision, self.device):

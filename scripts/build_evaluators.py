@@ -1,6 +1,6 @@
 """Builds the evaluators that ship with ganzoo (``ganzoo/evaluators/``), so that every user's FID is the same number.
 
-    python scripts/build_evaluators.py [--data-root DIR] [DATASET ...]     # default: mnist
+    python scripts/build_evaluators.py [--data-root DIR] [DATASET ...]     # default: mnist shapes
 
 Each evaluator is ganzoo's small CNN classifier trained on the dataset's training split with
 ``ganzoo.evaluator.SETTINGS`` (seeded; one CPU thread and deterministic algorithms, so that the same
@@ -27,7 +27,7 @@ OUT = Path(__file__).resolve().parents[1] / "ganzoo" / "evaluators"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("datasets", nargs="*", default=["mnist"])
+    parser.add_argument("datasets", nargs="*", default=["mnist", "shapes"])
     parser.add_argument("--data-root", default="", help="Folder holding the datasets (default: $GANZOO_DATA).")
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -49,10 +49,12 @@ def mnist(data_root):
 
 @pytest.fixture(scope="session")
 def mnist_judge(mnist):
-    """An MNIST classifier trained here (not by the code under test's GAN) to judge conditional samples."""
-    from ganzoo.classifier import accuracy, train_classifier
+    """An MNIST classifier that no GAN under test ever sees, to judge samples: the evaluator that ships with ganzoo
+    (trained on the real training split by scripts/build_evaluators.py), so no test session trains one."""
+    from ganzoo.classifier import accuracy
+    from ganzoo.evaluator import load_evaluator
 
-    model = train_classifier(mnist.train_images, mnist.train_labels, 10, steps=600, batch_size=128, lr=2e-3, width=16)
+    model = load_evaluator(mnist).model
     test_accuracy = accuracy(model, mnist.test_images, mnist.test_labels)
     assert test_accuracy >= 0.97, f"the judge classifier is too weak to judge samples: {test_accuracy:.4f}"
     return model

@@ -97,3 +97,16 @@ def test_importing_ganzoo_and_its_cli_does_not_import_torch():
 
     code = "import sys, ganzoo, ganzoo.cli; assert 'torch' not in sys.modules, [m for m in sys.modules if 'torch' in m]"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_training_sampling_and_comparing_do_not_import_torchvision():
+    """torchvision's import pulls in torch._dynamo: seconds at the start of every command, and of every kill-and-resume
+    in the tests. It is only needed to download datasets and for the bench's seed-script loop."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ganzoo.cli, ganzoo.api, ganzoo.loop, ganzoo.comparison, ganzoo.report, ganzoo.sampling; "
+        "assert 'torchvision' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

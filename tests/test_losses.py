@@ -261,3 +261,37 @@ def test_every_builtin_loss_and_flavour_has_a_hand_computed_test():
         "add a hand-computed test for the new loss strategy"
     )
     assert {e.name for e in REGISTRIES.adversarial if builtin(e)} == set(FLAVOURS), "add the new flavour to FLAVOURS"
+
+
+def test_sgan_labelled_batches_hold_every_labelled_image_as_salimans_et_al():
+    loss = strategy("sgan", 3, labels_per_class=2)
+    loss.labelled_labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    for _ in range(5):  # a batch the size of the labelled set is one permutation of it
+        assert sorted(loss.labelled_batch(6, torch.device("cpu")).tolist()) == list(range(6))
+    counts = loss.labelled_batch(14, torch.device("cpu")).bincount(minlength=6)
+    assert counts.min() >= 2 and counts.max() <= 3  # larger batches: whole permutations, then part of one
+
+
+class FlatD(nn.Module):
+    """A discriminator made of ``body`` on flattened images."""
+
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x, return_features=False):
+        out = self.body(x.flatten(1))
+        return (out, out) if return_features else out
+
+
+def test_sgan_scores_batches_together_only_when_d_has_no_batchnorm():
+    torch.manual_seed(0)
+    first, second = torch.randn(4, 1, 2, 2), torch.randn(3, 1, 2, 2) + 2
+    for d, mixes in ((FlatD(nn.Linear(4, 2)), False), (FlatD(nn.BatchNorm1d(4)), True)):
+        loss = strategy("sgan", 2)
+        got = loss.discriminate_batches(d, first, second)
+        assert loss.mixes_batches is mixes
+        for output, images in zip(got, (first, second)):  # what separate calls give: BatchNorm sees each batch alone
+            assert torch.allclose(output, d(images), atol=1e-6)
+        (_, features), _ = loss.discriminate_batches(d, first, second, return_features=True)
+        assert torch.allclose(features, d(first), atol=1e-6)

@@ -108,3 +108,20 @@ def test_spectral_norm_bounds_every_layer_of_the_sn_discriminators():
         for layer in layers:
             sigma = torch.linalg.matrix_norm(layer.weight.detach().flatten(1), ord=2)
             assert sigma == pytest.approx(1.0, abs=0.05), f"{name}: largest singular value {sigma:.3f}"
+
+
+def test_weight_normalised_layer_scales_outputs_as_a_normalised_weight_would():
+    from ganzoo.models.salimans import WeightNormLinear
+
+    layer = WeightNormLinear(20, 7)
+    with torch.no_grad():
+        layer.scale.uniform_(0.5, 2.0)
+        layer.bias.normal_()
+    x = torch.randn(5, 20, requires_grad=True)
+    expected = torch.nn.functional.linear(x, layer.weight(), layer.bias)
+    assert torch.allclose(layer(x), expected, atol=1e-6)
+    assert torch.allclose(layer.weight().norm(dim=1), layer.scale.detach())  # w = scale * v / |v|, per unit
+    grads = torch.autograd.grad(layer(x).square().sum(), [layer.direction, layer.scale, x])
+    expected_grads = torch.autograd.grad(expected.square().sum(), [layer.direction, layer.scale, x])
+    for got, want in zip(grads, expected_grads):
+        assert torch.allclose(got, want, atol=1e-5)

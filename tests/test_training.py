@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 
+import pytest
 import torch
 from click.testing import CliRunner
 from safetensors import safe_open
 from safetensors.torch import load_file
 
 import ganzoo.plugins
-from ganzoo import Component, hookimpl
+from ganzoo import Component, LogSink, hookimpl
 from ganzoo.cli import main
 
 TOY = ["--dataset", "ring8", "--set", "model.generator_width=8", "--set", "model.discriminator_width=16", "--quiet"]
@@ -118,3 +121,50 @@ def test_a_failing_torch_compile_falls_back_to_eager_with_a_warning(tmp_path, mo
     result = CliRunner().invoke(main, ["run", "gan", *TOY, "--steps", 3, "--compile", "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert "torch.compile failed" in result.output and "no C++ compiler found" in result.output
+
+
+class StopAtStep(LogSink):
+    """Sends this process a SIGINT when a run logs ``step``: a Ctrl-C at a known step, inside one pytest process."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def write(self, record):
+        if record.get("kind") == "train" and record["step"] == self.step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+class StopPlugin:
+    def __init__(self, step):
+        self.step = step
+
+    @hookimpl
+    def ganzoo_logging_sinks(self, recipe, run_dir, start_step):
+        return [StopAtStep(self.step)] if start_step == 0 else []
+
+
+def test_lr_decay_falls_linearly_to_the_last_step_and_resumes_bit_exactly(tmp_path):
+    from ganzoo.schedule import Budget
+
+    budget = Budget(total_steps=10, steps_per_epoch=5, images_per_step=32)
+    factors = [budget.learning_rate_factor(step, 0.6) for step in range(1, 11)]
+    assert factors == [1.0] * 6 + [1.0, 0.75, 0.5, 0.25]
+    assert all(budget.learning_rate_factor(step, 1.0) == 1.0 for step in range(1, 11))
+
+    settings = ["--steps", 8, "--set", "train.lr_decay_start=0.25", "--set", "train.log_every=1", *TOY]
+    cli("run", "gan", *settings, "--out", tmp_path / "straight")
+    ganzoo.plugins.register(StopPlugin(5), name="stop-at-5")
+    try:
+        stopped = CliRunner().invoke(main, ["run", "gan", *map(str, settings), "--out", str(tmp_path / "run")])
+    finally:
+        ganzoo.plugins.unregister("stop-at-5")
+    assert stopped.exit_code == 130 and step_of(tmp_path / "run" / "checkpoints" / "last.safetensors") == 5
+    cli("run", "--resume", tmp_path / "run", "--quiet")
+    resumed, straight = (
+        load_file(str(tmp_path / name / "checkpoints" / "last.safetensors")) for name in ("run", "straight")
+    )
+    keys = [key for key in resumed if key.split(".")[0] in ("G", "D", "optim")]
+    assert keys and all(torch.equal(resumed[key], straight[key]) for key in keys)
+    with safe_open(str(tmp_path / "run" / "checkpoints" / "last.safetensors"), framework="pt") as handle:
+        lr = json.loads(handle.metadata()["optimizers"])["optim.G"]["param_groups"][0]["lr"]
+    assert lr == pytest.approx(1e-3 / 6)  # the last of the 6 decaying steps: a sixth of ring8's 1e-3
