@@ -1,9 +1,10 @@
 """How recognisable are a conditional run's samples? Classify N samples per class with an MNIST classifier.
 
-    python benchmarks/conditional_accuracy.py RUN_DIR [--per-class 1000] [--data-root DIR]
+    python benchmarks/conditional_accuracy.py RUN_DIR [--per-class 1000] [--checkpoint last|best] [--data-root DIR]
 
-Trains a small CNN on the real MNIST training split (until it reaches >= 99 % on the test split, or
-says so), then reports the share of generated samples it assigns to their requested class.
+Trains a small CNN on the real MNIST training split (a judge independent of ganzoo's evaluator; it prints its
+test accuracy), then reports the share of the run's samples (from G's moving average when the run kept one,
+as ``ganzoo sample`` draws them) it assigns to their requested class.
 """
 
 from __future__ import annotations
@@ -15,14 +16,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganzoo.build import build_generator, build_strategy
-from ganzoo.checkpoint import load_checkpoint, load_module
+import ganzoo
 from ganzoo.classifier import accuracy, predict, train_classifier
-from ganzoo.config import recipe_from_dict
 from ganzoo.data import resolve_data_root
 from ganzoo.datasets.mnist import load_mnist
-from ganzoo.plugins import get_registries
-from ganzoo.sampling import generate, grid_labels
 
 
 def main() -> None:
@@ -31,6 +28,7 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=1000)
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--classifier-steps", type=int, default=2000)
+    parser.add_argument("--checkpoint", default="last", choices=["last", "best"])
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -41,22 +39,16 @@ def main() -> None:
     judge_accuracy = accuracy(judge, data.test_images, data.test_labels)
     print(f"classifier: test accuracy {judge_accuracy:.4f} ({time.perf_counter() - started:.0f} s)")
 
-    checkpoint = args.run_dir / "checkpoints" / "last.safetensors"
-    tensors, metadata = load_checkpoint(checkpoint)
-    registries = get_registries()
-    recipe = recipe_from_dict(metadata["recipe"])
-    strategy = build_strategy(registries, recipe, metadata["num_classes"])
-    generator = build_generator(registries, recipe, strategy, metadata["image_shape"])
-    load_module(generator, tensors, "G", checkpoint)
-    labels = grid_labels(metadata["num_classes"], args.per_class)
-    images = generate(generator, labels.numel(), recipe.model.latent_dim, labels, seed=1, device="cpu")
+    run = ganzoo.load_run(args.run_dir, checkpoint=args.checkpoint, device="cpu")
+    labels = run.class_rows(args.per_class)
+    images = run.sample(labels=labels, seed=1)
     if images.shape[-1] != 28:  # the classifier reads MNIST's 28x28
         images = F.interpolate(images, size=(28, 28), mode="bilinear", antialias=True, align_corners=False)
     predicted = torch.cat([predict(judge, images[i : i + 1000]) for i in range(0, images.shape[0], 1000)])
     correct = predicted == labels
-    per_class = [correct[labels == c].float().mean().item() for c in range(metadata["num_classes"])]
+    per_class = [correct[labels == c].float().mean().item() for c in range(run.num_classes)]
     print(
-        f"run {args.run_dir} (step {metadata.get('step')}): {labels.numel()} samples, "
+        f"run {args.run_dir} ({args.checkpoint} checkpoint, step {run.step}): {labels.numel()} samples, "
         f"conditional accuracy {correct.float().mean().item():.4f}"
     )
     print("per class: " + " ".join(f"{c}:{a:.3f}" for c, a in enumerate(per_class)))

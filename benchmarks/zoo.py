@@ -52,6 +52,16 @@ def finished(run_dir: Path) -> bool:
     return any(r.get("kind") == "end" for r in records(run_dir))
 
 
+def state(run_records: list[dict]) -> dict:
+    """Where a run stands: its end record, or (a run still to be continued) its last step and last evaluation."""
+    end = next((r for r in reversed(run_records) if r.get("kind") == "end"), None)
+    if end is not None:
+        return {**end, "finished": True}
+    evals = [r for r in run_records if r.get("kind") == "eval"]
+    last = run_records[-1] if run_records else {"step": 0, "epoch": 0}
+    return {**(evals[-1] if evals else {}), "step": last["step"], "epoch": last.get("epoch", 0), "finished": False}
+
+
 def train(variant: str, seed: int, threads: int | None, data_root: str | None) -> str:
     run_dir = RUNS / variant / f"seed{seed}"
     if finished(run_dir):
@@ -67,6 +77,13 @@ def train(variant: str, seed: int, threads: int | None, data_root: str | None) -
     if result.returncode != 0:
         raise SystemExit(f"{variant} seed {seed} failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return f"{variant} seed {seed}: trained in {time.perf_counter() - started:.0f} s"
+
+
+def recipe_budget(variant: str) -> str:
+    import tomllib
+
+    train = tomllib.loads((HERE.parent / "recipes" / f"{variant}-mnist.toml").read_text())["train"]
+    return f"{train['steps']:,} steps" if train.get("steps") else f"{train['epochs']} epochs"
 
 
 def mean_std(values: list[float]) -> str:
@@ -116,13 +133,15 @@ def results_table(variants: list[str], report: dict) -> str:
         own, budget, wall = "-", "-", "-"
         if variant in variants:
             runs = [records(RUNS / variant / f"seed{seed}") for seed in range(len(row.get("runs", [])))]
-            ends = [next(r for r in reversed(run) if r["kind"] == "end") for run in runs if run]
+            ends = [state(run) for run in runs if run]
             if ends and "test_accuracy" in ends[0]:
                 own = "test accuracy " + mean_std([e["test_accuracy"] for e in ends])
             if ends:
                 steps = ends[0]["step"]
                 seeds = f"{len(ends)} seed" + ("s" if len(ends) > 1 else "")
                 budget = f"{steps:,} steps ({ends[0]['epoch']:g} epochs), {seeds}"
+                if not all(e["finished"] for e in ends):
+                    budget += f" (**unfinished**: the recipe's budget is {recipe_budget(variant)})"
                 walls = [e["wall_seconds"] / 60 for e in ends if "wall_seconds" in e]  # absent in runs of ganzoo 0.1
                 wall = mean_std(walls) + " min" if walls else "-"
         lines.append(f"| {variant} | " + " | ".join(cells) + f" | {own} | {budget} | {wall} |")
@@ -141,9 +160,13 @@ def sgan_time_to_target(target: float = 0.985) -> str:
     for step in steps:
         mean = sum(c[step] for c in curves) / len(curves)
         if mean >= target:
-            seconds = [next(r for r in reversed(run) if r["kind"] == "end").get("wall_seconds") for run in runs]
-            total = next(r for r in reversed(runs[0]) if r["kind"] == "end")["step"]
-            minutes = sum(s * step / total for s in seconds if s) / len(seconds) / 60
+            seconds = [state(run).get("wall_seconds") for run in runs]
+            total = state(runs[0])["step"]
+            if not all(seconds):  # an unfinished run has no wall time yet
+                return (
+                    f"SGAN's mean test accuracy over {len(curves)} seed(s) first reaches {target:.3f} at step {step:,}."
+                )
+            minutes = sum(s * step / total for s in seconds) / len(seconds) / 60
             return (
                 f"SGAN's mean test accuracy over {len(curves)} seeds first reaches {target:.3f} at step {step:,} "
                 f"(epoch {step / 600:g}; about {minutes:.0f} minutes per run on this machine): {mean:.4f}."
@@ -170,18 +193,8 @@ def target_checks(variants: list[str], report: dict) -> str:
         return value["mean"] if value else None
 
     checks = []
-    ends = {
-        v: [
-            e
-            for e in (
-                next((r for r in reversed(records(p)) if r["kind"] == "end"), None)
-                for p in sorted((RUNS / v).glob("seed*"))
-            )
-            if e
-        ]
-        for v in variants
-    }
-    if "sgan" in variants and ends["sgan"]:
+    ends = {v: [state(records(p)) for p in sorted((RUNS / v).glob("seed*"))] for v in variants}
+    if "sgan" in variants and ends["sgan"] and all("test_accuracy" in e for e in ends["sgan"]):
         accuracy = sum(e["test_accuracy"] for e in ends["sgan"]) / len(ends["sgan"])
         checks.append(("sgan: test accuracy >= 0.985 (paper 0.9907)", accuracy, accuracy >= 0.985))
     if "acgan" in variants:
@@ -218,14 +231,21 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (each gets cores // jobs threads)")
     parser.add_argument("--data-root", default=os.environ.get("GANZOO_DATA"))
     parser.add_argument("--n", type=int, default=10000, help="samples per run for the metrics")
+    parser.add_argument(
+        "--score-only",
+        action="store_true",
+        help="train nothing: score the runs as they stand (unfinished ones are marked in the table)",
+    )
     args = parser.parse_args()
     threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
     jobs = [(variant, seed) for variant in args.variants for seed in range(args.seeds)]
     started = time.perf_counter()
-    with ThreadPoolExecutor(args.jobs) as pool:
-        for message in pool.map(lambda job: train(*job, threads, args.data_root), jobs):
-            print(message, flush=True)
+    if not args.score_only:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            for message in pool.map(lambda job: train(*job, threads, args.data_root), jobs):
+                print(message, flush=True)
     report_dir = RUNS / "report"
+    shutil.rmtree(report_dir, ignore_errors=True)  # the report is written anew from the runs
     compare = ganzoo(
         "compare",
         *(str(RUNS / v) for v in args.variants),

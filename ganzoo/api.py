@@ -23,7 +23,7 @@ import torch
 from rich.console import Console
 from torch import nn
 
-from ganzoo.build import load_dataset, load_trained_generator, resolve_recipe
+from ganzoo.build import load_dataset, load_trained_generator, recipe_variant, resolve_recipe
 from ganzoo.checkpoint import load_checkpoint
 from ganzoo.config import Recipe, apply_override, recipe_from_dict
 from ganzoo.device import out_of_memory_is_an_error, resolve_device
@@ -165,7 +165,8 @@ class Run:
         labels = torch.full((n or 100,), labels) if isinstance(labels, int) else torch.as_tensor(labels).long()
         if labels.numel() and not (0 <= int(labels.min()) and int(labels.max()) < self.num_classes):
             raise GanzooError(
-                f"labels must be between 0 and {self.num_classes - 1}, got {labels.min()}..{labels.max()}."
+                f"labels must be between 0 and {self.num_classes - 1}, got "
+                + (f"{labels.min()}." if labels.min() == labels.max() else f"{labels.min()}..{labels.max()}.")
             )
         return labels.flatten()
 
@@ -263,6 +264,7 @@ def train(
 ) -> Run:
     """Train ``variant`` (or continue the run in ``resume``) and return the finished ``Run``.
 
+    Without ``variant``, the ``recipe`` file's own ``variant`` key says what to train.
     ``settings``: steps, epochs, batch_size, seed, device, precision, compile, data_root. ``overrides``: any
     recipe key by dotted path, e.g. ``{"model.generator_width": 32}``. ``out``: the run directory (default
     runs/VARIANT-DATASET-TIME). ``progress=False``: plain log lines instead of a live bar.
@@ -281,11 +283,12 @@ def train(
             Path(resume),
             f"{resume} (resumed)",
         )
-    elif variant is None:
+    elif variant is None and recipe is None:
         raise GanzooError(
             "name a variant to train (see `ganzoo list`), e.g. `ganzoo run acgan`, or pass --resume RUN_DIR."
         )
     else:
+        variant = variant or recipe_variant(registries, recipe)
         resolved, source = resolve_recipe(
             registries, variant, dataset, Path(recipe) if recipe else None, changes.as_list()
         )

@@ -57,6 +57,18 @@ def named_recipe(registries: Registries, recipe: Path | str) -> Any:
     raise UnknownNameError("recipe", str(recipe), recipe_names(registries), "Or pass the path of a .toml file.")
 
 
+def recipe_variant(registries: Registries, recipe: Path | str) -> str:
+    """The variant a recipe file names (its ``variant`` key): ``ganzoo run --recipe FILE`` needs no VARIANT."""
+    path = named_recipe(registries, recipe)
+    variant = read_toml(Path(str(path))).get("variant")
+    if not isinstance(variant, str) or not variant:
+        raise GanzooError(
+            f'recipe {path} names no variant. Add a line `variant = "NAME"` at its top (see `ganzoo list`), '
+            f"or name it: `ganzoo run NAME --recipe {path}`."
+        )
+    return variant
+
+
 def resolve_recipe(
     registries: Registries,
     variant: str,

@@ -71,11 +71,15 @@ def save_checkpoint(path: Path, tensors: Mapping[str, torch.Tensor], metadata: M
         os.chmod(temporary, user_file_mode())
         os.replace(temporary, path)
     except (OSError, SafetensorError) as error:
+        temporary.unlink(missing_ok=True)
         reason = getattr(error, "strerror", None) or first_line(error)
         raise GanzooError(
             f"cannot write checkpoint {path} ({reason}). Free disk space or make the folder writable; "
             f"the previous checkpoint, if any, is intact."
         ) from None
+    except BaseException:  # a second Ctrl-C in mid-write: no half-written file left behind
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def load_checkpoint(

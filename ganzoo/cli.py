@@ -132,7 +132,12 @@ def complete_names(kind: str) -> Callable[..., list]:
 
 
 def warn_if_busy(console) -> None:
-    """Warn when other processes already load every core: threads then fight, and training slows down a lot."""
+    """Warn when other processes already load every core: threads then fight, and training slows down a lot.
+    Not when the user has chosen a thread count (``ganzoo --threads N``): that is what the warning suggests."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    if root and root.obj and root.obj.get("threads"):
+        return
     try:
         load, cores = os.getloadavg()[0], os.cpu_count() or 1
     except (OSError, AttributeError):
@@ -300,7 +305,7 @@ def main(ctx: click.Context, plugin_files: tuple[str, ...], threads: int | None,
       torchrun --nproc-per-node 2 -m ganzoo run acgan
       ganzoo new-variant myvariant --dir my_plugins   # then: ganzoo --plugin my_plugins/myvariant.py run myvariant
     """
-    ctx.obj = {"debug": debug, "plugins": tuple(str(Path(p).resolve()) for p in plugin_files)}
+    ctx.obj = {"debug": debug, "plugins": tuple(str(Path(p).resolve()) for p in plugin_files), "threads": threads}
     if threads is not None:
         import torch
 
@@ -308,7 +313,7 @@ def main(ctx: click.Context, plugin_files: tuple[str, ...], threads: int | None,
 
 
 @main.command("list")
-@click.argument("kind", type=click.Choice(KIND_NAMES), default="variants")
+@click.argument("kind", type=click.Choice(KIND_NAMES), default="variants", metavar="[KIND]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(kind: str, as_json: bool) -> None:
     """List registered variants, generators, discriminators, losses, adversarial loss flavours, datasets or metrics."""
@@ -335,7 +340,8 @@ def list_command(kind: str, as_json: bool) -> None:
     "--dataset",
     default=None,
     shell_complete=complete_names("datasets"),
-    help="Dataset name (see `ganzoo list datasets`); picks the recipe VARIANT-DATASET.toml.  [default: mnist]",
+    help="Dataset name (see `ganzoo list datasets`); picks the recipe VARIANT-DATASET.toml.  "
+    "[default: the --recipe file's, else mnist]",
 )
 @click.option(
     "--recipe", "recipe_file", type=click.Path(path_type=Path), help="A recipe TOML file instead of the built-in one."
@@ -349,7 +355,8 @@ def list_command(kind: str, as_json: bool) -> None:
 @click.option("--quiet", is_flag=True, help="No live progress bar: plain log lines (as when output is not a terminal).")
 @recipe_flags("epochs", "steps", "batch_size", "seed", "device", "precision", "compile", "data_root", "assignments")
 def run(variant, resume_dir, dataset, recipe_file, out_dir, quiet, overrides) -> None:
-    """Train VARIANT and write a run directory, or continue one with --resume RUN_DIR.
+    """Train VARIANT (or the variant a --recipe file names) and write a run directory, or continue one
+    with --resume RUN_DIR.
 
     The run directory gets recipe.toml (fully resolved), metrics.jsonl, samples/ (fixed-noise grids;
     one row per class for conditional variants) and checkpoints/last.safetensors (and best.safetensors
@@ -380,7 +387,7 @@ def run(variant, resume_dir, dataset, recipe_file, out_dir, quiet, overrides) ->
         console=out,
         plugins=plugin_paths(),
     )
-    summary = ", ".join(f"{key} {value:.4f}" for key, value in trained.result.final.items())
+    summary = ", ".join(f"{key} {value:.4g}" for key, value in trained.result.final.items())
     out.print(
         f"done: {trained.steps} steps, {trained.images_per_sec:.0f} images/s on average"
         + (f", {summary}" if summary else ""),
@@ -480,8 +487,8 @@ def check_writable_file(path: Path) -> None:
 def eval_command(run_dir: Path, metric_names, count, seed, checkpoint, device, data_root, as_json) -> None:
     """Score a run's generator with ganzoo's evaluator, beside the same metrics for real data (the ceiling).
 
-    The evaluator is a classifier of the dataset's real images: MNIST's ships with ganzoo; others are
-    trained on first use and cached ($GANZOO_CACHE, default ~/.cache/ganzoo). The real-data row scores N
+    The evaluator is a classifier of the dataset's real images: MNIST's and shapes' ship with ganzoo;
+    others are trained on first use and cached ($GANZOO_CACHE, default ~/.cache/ganzoo). The real-data row scores N
     training images against the test split: no generator can be expected to beat it.
     """
     from ganzoo.api import evaluate, load_run
@@ -506,7 +513,7 @@ def eval_command(run_dir: Path, metric_names, count, seed, checkpoint, device, d
         return
     shown, not_applicable = split_applicable(result.rows.values(), result.metrics)
     rows = [
-        [row, *("-" if values[name] is None else f"{values[name]:.4f}" for name in shown)]
+        [row, *("-" if values[name] is None else f"{values[name]:.4g}" for name in shown)]
         for row, values in result.rows.items()
     ]
     print_table(
@@ -532,10 +539,8 @@ def parse_metric_names(text: str | None) -> list[str] | None:
 @click.argument("variants", nargs=-1, required=True, shell_complete=complete_names("variants"))
 @click.option(
     "--dataset",
-    default="mnist",
-    show_default=True,
     shell_complete=complete_names("datasets"),
-    help="Dataset for every variant.",
+    help="Dataset for every variant to train; run directories must be of it.  [default: mnist, or the runs' own]",
 )
 @click.option(
     "--seeds", type=int, default=1, show_default=True, help="Runs per variant (seeds 0..K-1); metrics as mean ± std."
@@ -549,8 +554,9 @@ def parse_metric_names(text: str | None) -> list[str] | None:
 def compare(variants, dataset, seeds, count, metric_names, out_dir, overrides) -> None:
     """Train VARIANTS with the same data, budget and seeds, evaluate them identically, and report side by side.
 
-    A name that is an existing run directory is evaluated as it is. Writes report.md, report.json,
-    grid.png (samples side by side, same noise), curves.png (with matplotlib) and progress-VARIANT.gif.
+    A name that is an existing run directory (or a folder of them, one per seed) is evaluated as it is.
+    Writes report.html (all of it on one page), report.md, report.json, grid.png (samples side by side,
+    same noise; panel-VARIANT.png each), curves.png (with matplotlib) and progress-VARIANT.gif.
     A run that fails is reported with its error; the others still finish. Ctrl-C or SIGTERM stops the
     whole comparison and keeps the finished runs and a partial report.
 
@@ -579,12 +585,13 @@ def compare(variants, dataset, seeds, count, metric_names, out_dir, overrides) -
     names, not_applicable = split_applicable(summary.values(), list(comparison.scorer.metrics))
     accuracy = comparison.scorer.evaluator.test_accuracy
     print_table(
-        f"ganzoo compare ({dataset}; evaluator test accuracy {accuracy:.4f}; {count} samples per run; {seeds} seed(s))",
+        f"ganzoo compare ({comparison.spec.dataset}; evaluator test accuracy {accuracy:.4f}; {count} samples "
+        f"per run; {seeds} seed(s))",
         ["variant", *names, "images/s", "wall s"],
         table_rows(summary, names),
     )
     if not_applicable:
-        out.print(f"not applicable to {dataset}: {', '.join(not_applicable)}", markup=False)
+        out.print(f"not applicable to {comparison.spec.dataset}: {', '.join(not_applicable)}", markup=False)
     out.print(
         f"wrote {comparison.spec.out_dir}/report.html, report.md, report.json, grid.png, curves.png, progress-*.gif",
         markup=False,

@@ -53,7 +53,7 @@ class CompareSpec:
     """What to compare and how: variant names or run directories, the shared dataset, budget and seeds."""
 
     names: list[str]
-    dataset: str = "mnist"
+    dataset: str | None = None  # None: the reused runs' dataset, else mnist
     seeds: int = 1
     count: int = 10000  # samples per run for the metrics
     metric_names: list[str] = field(default_factory=list)  # empty: every registered metric
@@ -183,24 +183,63 @@ class Comparison:
             run.generator, Latent.of(run.recipe.model), run.conditional, self.spec.count, seed, self.device
         )
 
+    def check_out_dir(self) -> None:
+        """A report folder is written once: a second comparison into it would replace the first one's report."""
+        out = self.spec.out_dir
+        if not (out / "report.json").is_file():
+            return
+        runs = sorted(str(path) for path in (out / "runs").glob("*") if RunDir(path).has_checkpoint())
+        again = f" To score its finished runs again, name them: ganzoo compare {' '.join(runs)} --out NEW_DIR." * bool(
+            runs
+        )
+        raise GanzooError(f"{out} already holds a comparison (report.json). Pass another --out DIR.{again}")
+
+    def dataset_of_the_runs(self, to_train: list[str]) -> DataConfig:
+        """The comparison's data: the one the variants to train get (``--dataset``, default mnist), or the reused
+        runs' own. Every reused run must have been trained on it: scores of runs on other data mean nothing."""
+        spec = self.spec
+        reused = {
+            str(path): Run(path, registries=self.registries).recipe.data
+            for row in self.rows
+            for path in existing_runs(row.name)
+        }
+        if to_train:
+            data = self.recipe(to_train[0], 0).data
+        else:
+            data = next(iter(reused.values()))
+            if spec.dataset is not None and spec.dataset != data.name:
+                data = DataConfig(name=spec.dataset)
+        others = [
+            f"{path} ({run_data.name})"
+            for path, run_data in reused.items()
+            if (run_data.name, run_data.path) != (data.name, data.path)
+        ]
+        if others:
+            raise GanzooError(
+                f"this comparison is on {data.name}{' ' + data.path if data.path else ''}, but "
+                f"{', '.join(others)} {'was' if len(others) == 1 else 'were'} trained on other data. Compare runs "
+                f"of one dataset (for variants to train, --dataset names it)."
+            )
+        spec.dataset = data.name
+        return data
+
     def run(self) -> dict[str, dict[str, Any]]:
         spec = self.spec
         to_train = [row.name for row in self.rows if not existing_runs(row.name)]
         for name in to_train:  # a typo fails now, not after hours of training
             resolve_recipe(self.registries, name, spec.dataset, None, spec.overrides.as_list())
+        self.check_out_dir()
+        data_config = self.dataset_of_the_runs(to_train)
+        first_variant = (
+            to_train[0] if to_train else Run(existing_runs(spec.names[0])[0], registries=self.registries).variant
+        )
         spec.out_dir.mkdir(parents=True, exist_ok=True)
         self.device = resolve_device(spec.overrides.device or "auto")
-        first = (
-            self.recipe(to_train[0], 0)
-            if to_train
-            else Run(existing_runs(spec.names[0])[0], registries=self.registries).recipe
-        )
-        data_config = first.data if to_train else DataConfig(name=spec.dataset)
         with self.stop:
             try:
                 self.scorer = scorer_for(
                     self.registries,
-                    Recipe(first.variant, data=data_config),
+                    Recipe(first_variant, data=data_config),
                     spec.metric_names,
                     self.device,
                     spec.overrides.data_root,
@@ -219,6 +258,8 @@ class Comparison:
                     stopped.exit_code,
                 ) from None
         self.write_reports()
+        if not any(row.runs for row in self.rows):
+            raise GanzooError(f"every run of the comparison failed (the errors are in {spec.out_dir}/report.md).")
         return self.summary
 
     def run_row(self, row: VariantRow) -> None:
@@ -322,7 +363,7 @@ class Comparison:
 def compare(
     variants: Iterable[str | os.PathLike | Run],
     *,
-    dataset: str = "mnist",
+    dataset: str | None = None,
     seeds: int = 1,
     n: int = 10000,
     metrics: Sequence[str] | None = None,
@@ -336,7 +377,8 @@ def compare(
     """Train ``variants`` (names) with the same data, budget and seeds, or reuse finished runs (paths or ``Run``s),
     score them identically, and write a report folder; returns the ``Comparison`` (``.summary``, ``.spec.out_dir``).
 
-    ``settings``: steps, epochs, batch_size, device, data_root, as for ``train``.
+    ``dataset``: the variants' data (default mnist); reused runs must have been trained on it (alone, they are
+    compared on their own dataset). ``settings``: steps, epochs, batch_size, device, data_root, as for ``train``.
     """
     changes = as_overrides(overrides, settings)
     names = [str(v.path) if isinstance(v, Run) else str(v) for v in variants]

@@ -8,6 +8,7 @@ Values are data: they are parsed as TOML and never evaluated.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 import types
@@ -141,7 +142,10 @@ def _check_type(value: Any, annotation: Any, where: str) -> Any:
         return value
     if origin is list:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise GanzooError(f"{where} must be a list of strings, got {shorten(value)}.")
+            raise GanzooError(
+                f"{where} must be a list of strings, got {shorten(value)}. In TOML (and in --set) a list is "
+                f"written in brackets: --set '{where}=[\"fid\"]'."
+            )
         return value
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -163,7 +167,7 @@ def build_dataclass(cls: type, values: dict[str, Any], where: str, also_known: s
     known = {f.name for f in fields(cls)}
     for key in values:
         if key not in known | also_known:
-            raise UnknownNameError(f"key in {where}", key, known | also_known)
+            raise UnknownNameError(f"key in {where}", key, known | also_known, kinds=f"keys in {where}")
     values = {key: value for key, value in values.items() if key in known}
     checked = {key: _check_type(value, hints[key], f"{where}.{key}") for key, value in values.items()}
     try:
@@ -177,7 +181,9 @@ def recipe_from_dict(values: dict[str, Any], source: str = "recipe") -> Recipe:
     sections = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
     unknown = set(values) - {"variant", "loss", *sections}
     if unknown:
-        raise UnknownNameError(f"key in {source}", sorted(unknown)[0], ["variant", "loss", *sections])
+        raise UnknownNameError(
+            f"key in {source}", sorted(unknown)[0], ["variant", "loss", *sections], kinds=f"keys in {source}"
+        )
     if not isinstance(values.get("variant"), str):
         raise GanzooError(f'{source} must set variant = "NAME" (a string).')
     for name in (*sections, "loss"):
@@ -200,7 +206,9 @@ def validate(recipe: Recipe) -> None:
             if key in UNIT_INTERVAL and not 0.0 <= value < 1.0:
                 raise GanzooError(f"{key} must be in [0, 1), got {shorten(value)}.")
             if key in CHOICES and value not in CHOICES[key]:
-                raise GanzooError(f"{key} must be one of {', '.join(CHOICES[key])}; got {shorten(value)}.")
+                close = difflib.get_close_matches(str(value), CHOICES[key], n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise GanzooError(f"{key} must be one of {', '.join(CHOICES[key])}; got {shorten(value)}.{hint}")
     if not 0.0 <= recipe.train.lr_decay_start <= 1.0:
         raise GanzooError(
             f"train.lr_decay_start must be in [0, 1] (a fraction of the budget; 1 keeps the learning rates constant), "

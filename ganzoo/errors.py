@@ -35,13 +35,16 @@ def first_line(error: BaseException) -> str:
 class UnknownNameError(GanzooError, KeyError):
     """A name that is not in a registry (or a recipe key that does not exist)."""
 
-    def __init__(self, kind: str, name: str, valid: Iterable[str], hint: str = ""):
+    def __init__(self, kind: str, name: str, valid: Iterable[str], hint: str = "", kinds: str = ""):
+        """``kind``: what the name was meant to be ("variant", "key in [train]"); ``kinds``: its plural, when
+        it is not ``kind`` + s (or + es)."""
         valid = sorted(valid)
         message = f"unknown {kind} {shorten(name)}."
         close = difflib.get_close_matches(name, valid, n=1)
         if close:
             message += f" Did you mean {close[0]!r}?"
-        message += f" Valid {kind}s: {', '.join(valid) if valid else '(none registered)'}."
+        kinds = kinds or kind + ("es" if kind.endswith(("s", "x", "sh", "ch")) else "s")
+        message += f" Valid {kinds}: {', '.join(valid) if valid else '(none registered)'}."
         if hint:
             message += f" {hint}"
         super().__init__(message)

@@ -264,6 +264,7 @@ class Evaluation:
         cfg = trainer.recipe.train
         self.names = list(dict.fromkeys([*cfg.eval_metrics, *([cfg.keep_best] if cfg.keep_best else [])]))
         self._scorer = None
+        self.warned = False  # about a keep_best metric that does not apply
         if self.names and writes and trainer.data.exact_evaluator() is None:
             from ganzoo.evaluator import cache_dir, check_writable
 
@@ -312,6 +313,13 @@ class Evaluation:
         if results:
             self.log.write({"kind": "eval", "step": step, "epoch": self.budget.epoch(step), **results})
             self.checkpoints.consider(step, results, self.log)
+        keep_best = self.trainer.recipe.train.keep_best
+        if keep_best and keep_best not in results and not self.warned:
+            self.warned = True
+            self.console.print(
+                f"[yellow]note[/]: train.keep_best = {escape(repr(keep_best))} does not apply to this run (the metric "
+                f"gave no value), so no best checkpoint is kept. Pick a metric that applies: ganzoo list metrics."
+            )
         return results
 
 
@@ -399,7 +407,10 @@ def _train(
     evaluate = Evaluation(trainer, registries, log, checkpoints, budget, main, console)
 
     # Train.
-    window, stop, step = LogWindow(budget.images_per_step), StopOnSignal(), start
+    stop = StopOnSignal(
+        "stopping after this step and saving a checkpoint (Ctrl-C again aborts at once)." if main else None
+    )
+    window, step = LogWindow(budget.images_per_step), start
     try:
         with stop:
             for step in range(start + 1, budget.total_steps + 1):

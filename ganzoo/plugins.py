@@ -153,6 +153,11 @@ def collect(manager: pluggy.PluginManager, failures: Iterable[PluginReport] = ()
         registries.reports.append(
             PluginReport(name, source, tuple(f"{registries.by_kind[kind].kind} {n}" for kind, n, _, _ in entries))
         )
+    if registries.failures:  # a name they would have registered is "unknown": say why it may be missing
+        failed = "; ".join(f"{report.name} ({report.error.splitlines()[0][:200]})" for report in registries.failures)
+        note = f"Plugins that failed to load: {failed}. `ganzoo plugins` shows them."
+        for registry in registries.by_kind.values():
+            registry.hint = f"{note} {registry.hint}".strip()
     return registries
 
 

@@ -82,6 +82,12 @@ class RunDir:
                 f"{self.path} has no best checkpoint: it was trained without train.keep_best "
                 f"(e.g. --set train.keep_best=fid). Use --checkpoint last."
             )
+        holder = self.holder()
+        if holder is not None:
+            raise GanzooError(
+                f"no checkpoint at {path} yet: the run in {self.path} is still training (PID {holder}) and has not "
+                f"written its first checkpoint. Wait for it (every train.checkpoint_every steps), or stop it."
+            )
         if self.recipe_path.is_file():
             raise GanzooError(
                 f"no checkpoint at {path}: the run in {self.path} stopped before its first checkpoint. "
@@ -188,7 +194,36 @@ class RunDir:
                 yield
             finally:
                 handle.truncate(0)
+                self.remove_if_unused()  # while still holding the lock: no other process can be starting in it
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def holder(self) -> str | None:
+        """The PID of the process that holds the run's lock now (it is training), else None."""
+        if fcntl is None or not self.lock_path.is_file():
+            return None
+        with open(self.lock_path, encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or "unknown"
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return None
+
+    def remove_if_unused(self) -> None:
+        """Remove the folder if a run that failed at start-up left nothing in it but its lock and empty folders, so
+        a mistyped option does not leave run directories behind. Anything else in it (a recipe, a log) is kept."""
+        leftovers = [self.lock_path, self.samples_dir, self.checkpoint().parent]
+        try:
+            if any(entry not in leftovers for entry in self.path.iterdir()):
+                return
+            if any(folder.is_dir() and any(folder.iterdir()) for folder in leftovers[1:]):
+                return
+            self.lock_path.unlink(missing_ok=True)
+            for folder in (*leftovers[1:], self.path):
+                if folder.is_dir():
+                    folder.rmdir()
+        except OSError:  # it cannot be listed or emptied: leave it
+            pass
 
 
 def write_atomically(path: Path, data: bytes) -> None:

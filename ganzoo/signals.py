@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -24,7 +25,10 @@ class StopOnSignal:
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self) -> None:
+    def __init__(self, announce: str | None = None) -> None:
+        """``announce``: printed to stderr when the first signal arrives (what happens next), so a stop the
+        user asked for is acknowledged at once and not only when the step and the checkpoint are done."""
+        self.announce = announce
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
         self._outer: StopOnSignal | None = None
@@ -37,6 +41,9 @@ class StopOnSignal:
         self.received = signum
         if self._outer is not None and self._outer.received is None:
             self._outer.received = signum
+        if self.announce:
+            sys.stderr.write(f"\n{signal.Signals(signum).name} received: {self.announce}\n")
+            sys.stderr.flush()
 
     @property
     def exit_code(self) -> int:

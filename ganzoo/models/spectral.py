@@ -1,7 +1,7 @@
 """Spectrally normalised discriminators (Miyato et al. 2018): every layer's largest singular value is 1.
 
-``sngan`` is the paper's standard CNN. ``dcgan-sn`` and ``mlp-sn`` are the DCGAN and MLP discriminators
-with spectral normalisation instead of BatchNorm, so any recipe can switch by changing one name.
+``sngan`` is the paper's standard CNN. ``dcgan-sn``, ``infogan-sn`` and ``mlp-sn`` are the DCGAN, InfoGAN and MLP
+discriminators with spectral normalisation instead of BatchNorm, so any recipe can switch by changing one name.
 Spectral normalisation bounds D's Lipschitz constant, which is what makes the hinge and WGAN losses
 behave; BatchNorm is dropped because it mixes the images of a batch and undoes the bound.
 """
@@ -13,6 +13,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ganzoo.models.base import Discriminator
 from ganzoo.models.dcgan import DCGANDiscriminator
+from ganzoo.models.infogan import InfoGANDiscriminator
 from ganzoo.models.mlp import MLPDiscriminator
 
 
@@ -66,6 +67,14 @@ class SNGANDiscriminator(Discriminator):
 
 class SpectralDCGANDiscriminator(DCGANDiscriminator):
     """DCGAN discriminator with spectral normalisation instead of BatchNorm; side % 4 == 0."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        apply_spectral_norm(drop_batchnorm(self))
+
+
+class SpectralInfoGANDiscriminator(InfoGANDiscriminator):
+    """InfoGAN's MNIST discriminator with spectral normalisation instead of BatchNorm; side % 4 == 0."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
