@@ -58,8 +58,10 @@ def state(run_records: list[dict]) -> dict:
     if end is not None:
         return {**end, "finished": True}
     evals = [r for r in run_records if r.get("kind") == "eval"]
-    last = run_records[-1] if run_records else {"step": 0, "epoch": 0}
-    return {**(evals[-1] if evals else {}), "step": last["step"], "epoch": last.get("epoch", 0), "finished": False}
+    step = run_records[-1]["step"] if run_records else 0
+    timed = next((r for r in reversed(run_records) if r.get("epoch")), None)  # an "interrupted" record has no epoch
+    epoch = round(step * timed["epoch"] / timed["step"], 2) if timed else 0
+    return {**(evals[-1] if evals else {}), "step": step, "epoch": epoch, "finished": False}
 
 
 def train(variant: str, seed: int, threads: int | None, data_root: str | None) -> str:
@@ -139,7 +141,7 @@ def results_table(variants: list[str], report: dict) -> str:
             if ends:
                 steps = ends[0]["step"]
                 seeds = f"{len(ends)} seed" + ("s" if len(ends) > 1 else "")
-                budget = f"{steps:,} steps ({ends[0]['epoch']:g} epochs), {seeds}"
+                budget = f"{steps:,} steps ({ends[0]['epoch']:.3g} epochs), {seeds}"
                 if not all(e["finished"] for e in ends):
                     budget += f" (**unfinished**: the recipe's budget is {recipe_budget(variant)})"
                 walls = [e["wall_seconds"] / 60 for e in ends if "wall_seconds" in e]  # absent in runs of ganzoo 0.1
@@ -219,32 +221,18 @@ def target_checks(variants: list[str], report: dict) -> str:
             checks.append(
                 (f"{variant}: FID <= 10x the real-data row ({10 * real_fid:.3g})", value, value <= 10 * real_fid)
             )
+    unfinished = [v for v in variants if not all(e["finished"] for e in ends[v])]
+    checks = [
+        (name + " (unfinished run)" * any(name.startswith(v + ":") for v in unfinished), value, ok)
+        for name, value, ok in checks
+    ]
     lines = ["| target | measured | met |", "|---|---|---|"]
     lines += [f"| {name} | {value:.4g} | {'yes' if ok else '**no**'} |" for name, value, ok in checks]
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=1, help="runs at a time (each gets cores // jobs threads)")
-    parser.add_argument("--data-root", default=os.environ.get("GANZOO_DATA"))
-    parser.add_argument("--n", type=int, default=10000, help="samples per run for the metrics")
-    parser.add_argument(
-        "--score-only",
-        action="store_true",
-        help="train nothing: score the runs as they stand (unfinished ones are marked in the table)",
-    )
-    args = parser.parse_args()
-    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
-    jobs = [(variant, seed) for variant in args.variants for seed in range(args.seeds)]
-    started = time.perf_counter()
-    if not args.score_only:
-        with ThreadPoolExecutor(args.jobs) as pool:
-            for message in pool.map(lambda job: train(*job, threads, args.data_root), jobs):
-                print(message, flush=True)
-    report_dir = RUNS / "report"
+def score(args: argparse.Namespace, report_dir: Path) -> None:
+    """``ganzoo compare`` on every variant's folder of runs, into a fresh report folder."""
     shutil.rmtree(report_dir, ignore_errors=True)  # the report is written anew from the runs
     compare = ganzoo(
         "compare",
@@ -259,6 +247,36 @@ def main() -> None:
     )
     if compare.returncode != 0:
         raise SystemExit(f"compare failed:\n{compare.stderr[-3000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time (each gets cores // jobs threads)")
+    parser.add_argument("--data-root", default=os.environ.get("GANZOO_DATA"))
+    parser.add_argument("--n", type=int, default=10000, help="samples per run for the metrics")
+    parser.add_argument(
+        "--score-only",
+        action="store_true",
+        help="train nothing: score the runs as they stand (unfinished ones are marked in the table)",
+    )
+    parser.add_argument(
+        "--from-report",
+        action="store_true",
+        help="train and score nothing: rewrite RESULTS.md from the last report (benchmarks/runs/zoo/report)",
+    )
+    args = parser.parse_args()
+    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
+    jobs = [(variant, seed) for variant in args.variants for seed in range(args.seeds)]
+    started = time.perf_counter()
+    if not (args.score_only or args.from_report):
+        with ThreadPoolExecutor(args.jobs) as pool:
+            for message in pool.map(lambda job: train(*job, threads, args.data_root), jobs):
+                print(message, flush=True)
+    report_dir = RUNS / "report"
+    if not args.from_report:
+        score(args, report_dir)
     report = json.loads((report_dir / "report.json").read_text())
     shutil.copyfile(report_dir / "grid.png", HERE / "zoo-grid.png")
     evaluator = report["evaluator"]
@@ -278,7 +296,7 @@ def main() -> None:
         + results_table(args.variants, report)
         + f"\n{sgan_time_to_target()}\n\n"
         + target_checks(args.variants, report)
-        + f"![each variant's samples, seed 0](zoo-grid.png)\n\n*Left to right: {', '.join(args.variants)} (seed 0, "
+        + f"\n![each variant's samples, seed 0](zoo-grid.png)\n\n*Left to right: {', '.join(args.variants)} (seed 0, "
         + "same noise; rows: classes for the conditional variants).*\n\n"
         + f"This invocation took {minutes:.0f} minutes (runs reused from earlier sittings are not counted).\n"
     )
