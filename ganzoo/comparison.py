@@ -194,19 +194,23 @@ class Comparison:
         )
         raise GanzooError(f"{out} already holds a comparison (report.json). Pass another --out DIR.{again}")
 
-    def dataset_of_the_runs(self, to_train: list[str]) -> DataConfig:
+    def data_and_variant(self, to_train: list[str]) -> tuple[DataConfig, str]:
         """The comparison's data: the one the variants to train get (``--dataset``, default mnist), or the reused
-        runs' own. Every reused run must have been trained on it: scores of runs on other data mean nothing."""
+        runs' own. Every reused run must have been trained on it: scores of runs on other data mean nothing.
+        Also the first variant's name, for the scorer."""
         spec = self.spec
-        reused = {
-            str(path): Run(path, registries=self.registries).recipe.data
+        recipes = {
+            str(path): Run(path, registries=self.registries).recipe
             for row in self.rows
             for path in existing_runs(row.name)
         }
+        reused = {path: recipe.data for path, recipe in recipes.items()}
         if to_train:
-            data = self.recipe(to_train[0], 0).data
+            first = self.recipe(to_train[0], 0)
+            data = first.data
         else:
-            data = next(iter(reused.values()))
+            first = next(iter(recipes.values()))
+            data = first.data
             if spec.dataset is not None and spec.dataset != data.name:
                 data = DataConfig(name=spec.dataset)
         others = [
@@ -221,7 +225,7 @@ class Comparison:
                 f"of one dataset (for variants to train, --dataset names it)."
             )
         spec.dataset = data.name
-        return data
+        return data, first.variant
 
     def run(self) -> dict[str, dict[str, Any]]:
         spec = self.spec
@@ -229,10 +233,7 @@ class Comparison:
         for name in to_train:  # a typo fails now, not after hours of training
             resolve_recipe(self.registries, name, spec.dataset, None, spec.overrides.as_list())
         self.check_out_dir()
-        data_config = self.dataset_of_the_runs(to_train)
-        first_variant = (
-            to_train[0] if to_train else Run(existing_runs(spec.names[0])[0], registries=self.registries).variant
-        )
+        data_config, first_variant = self.data_and_variant(to_train)
         spec.out_dir.mkdir(parents=True, exist_ok=True)
         self.device = resolve_device(spec.overrides.device or "auto")
         with self.stop:
