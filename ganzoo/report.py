@@ -167,6 +167,7 @@ th:first-child, td:first-child {{ text-align: left; }}
 tr.real {{ color: #666; font-style: italic; }}
 .panels {{ display: flex; flex-wrap: wrap; gap: 16px; }}
 figure {{ margin: 0; text-align: center; }}
+img {{ max-width: 100%; height: auto; }}  /* wide curves shrink to the window instead of scrolling */
 figcaption {{ font-weight: bold; margin-top: 4px; }}
 .note {{ color: #555; }}
 </style></head>

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.nn.utils import parametrize
 
 from ganzoo.build import build_discriminator, build_generator, build_strategy, load_dataset
 from ganzoo.config import Recipe
@@ -128,7 +129,8 @@ class Trainer:
                 group["lr"] = lr * factor
 
     def update_discriminator(self, batch: Batch, step: int):
-        with autocast_for(self.precision, self.device):
+        # cached(): parametrized weights (spectral norm) are computed once for all of D's passes in this update.
+        with autocast_for(self.precision, self.device), parametrize.cached():
             out = self.strategy.discriminator_loss(self.discriminator, batch)
         optimizer = self.optimizers["optim.D"]
         optimizer.zero_grad(set_to_none=True)
@@ -144,7 +146,7 @@ class Trainer:
         for parameter in trainable:
             parameter.requires_grad_(False)
         try:
-            with autocast_for(self.precision, self.device):
+            with autocast_for(self.precision, self.device), parametrize.cached():
                 out = self.strategy.generator_loss(self.discriminator_for_g, batch)
             optimizer = self.optimizers["optim.G"]
             optimizer.zero_grad(set_to_none=True)

@@ -4,6 +4,8 @@ The cases are generated from the registries, so a new generator or discriminator
 installed plugin's) is tested without touching this file; one that declares no ``image_sizes`` fails.
 """
 
+import copy
+
 import pytest
 import torch
 
@@ -109,6 +111,36 @@ def test_spectral_norm_bounds_every_layer_of_the_sn_discriminators():
             sigma = torch.linalg.matrix_norm(layer.weight.detach().flatten(1), ord=2)
             assert sigma == pytest.approx(1.0, abs=0.05), f"{name}: largest singular value {sigma:.3f}"
 
+
+
+@pytest.mark.parametrize("shape, channels_last", [((30, 50), False), ((16, 8, 4, 4), False), ((16, 8, 4, 4), True)])
+def test_spectral_norm_matches_torchs_outputs_gradients_and_checkpoint_keys(shape, channels_last):
+    """ganzoo's spectral norm has a hand-written gradient (three passes over W): it must be autograd's of
+    torch.nn.utils.parametrizations.spectral_norm, with u and v held constant as in Miyato et al."""
+    from torch.nn.utils.parametrizations import spectral_norm as torch_spectral_norm
+
+    from ganzoo.models.spectral import spectral_norm
+
+    layer = torch.nn.Linear(shape[1], shape[0]) if len(shape) == 2 else torch.nn.Conv2d(shape[1], shape[0], 4)
+    layer = layer.double()
+    if channels_last:
+        layer = layer.to(memory_format=torch.channels_last)
+    ours, theirs = copy.deepcopy(layer), copy.deepcopy(layer)
+    torch.manual_seed(0)
+    spectral_norm(ours)
+    torch.manual_seed(0)
+    torch_spectral_norm(theirs)
+    assert ours.state_dict().keys() == theirs.state_dict().keys()  # checkpoints stay interchangeable
+    x = torch.randn(3, *((shape[1],) if len(shape) == 2 else (shape[1], 6, 6)), dtype=torch.double)
+    if channels_last:
+        x = x.to(memory_format=torch.channels_last)
+    out_ours, out_theirs = ours(x), theirs(x)  # one power iteration each, from the same u and v
+    assert torch.allclose(out_ours, out_theirs, atol=1e-10)
+    weight = torch.randn_like(out_ours)
+    (out_ours * weight).sum().backward()
+    (out_theirs * weight).sum().backward()
+    ours_grad = ours.parametrizations.weight.original.grad
+    assert torch.allclose(ours_grad, theirs.parametrizations.weight.original.grad, atol=1e-10)
 
 def test_weight_normalised_layer_scales_outputs_as_a_normalised_weight_would():
     from ganzoo.models.salimans import WeightNormLinear
