@@ -156,6 +156,13 @@ def load_optimizer(
         index, field = key.split(".", 1)
         state.setdefault(int(index), {})[field] = value
     optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
+    # Saved tensors come back contiguous. The fused Adam kernel walks a weight and its moments as flat memory, so
+    # a channels-last weight with contiguous moments would be updated with another element's moments, silently.
+    for parameter, values in optimizer.state.items():
+        for key, value in values.items():
+            if isinstance(value, torch.Tensor) and value.shape == parameter.shape:
+                if value.stride() != parameter.stride():
+                    values[key] = torch.empty_like(parameter).copy_(value)
 
 
 def with_prefix(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

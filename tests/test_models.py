@@ -112,7 +112,6 @@ def test_spectral_norm_bounds_every_layer_of_the_sn_discriminators():
             assert sigma == pytest.approx(1.0, abs=0.05), f"{name}: largest singular value {sigma:.3f}"
 
 
-
 @pytest.mark.parametrize("shape, channels_last", [((30, 50), False), ((16, 8, 4, 4), False), ((16, 8, 4, 4), True)])
 def test_spectral_norm_matches_torchs_outputs_gradients_and_checkpoint_keys(shape, channels_last):
     """ganzoo's spectral norm has a hand-written gradient (three passes over W): it must be autograd's of
@@ -141,6 +140,7 @@ def test_spectral_norm_matches_torchs_outputs_gradients_and_checkpoint_keys(shap
     (out_theirs * weight).sum().backward()
     ours_grad = ours.parametrizations.weight.original.grad
     assert torch.allclose(ours_grad, theirs.parametrizations.weight.original.grad, atol=1e-10)
+
 
 def test_weight_normalised_layer_scales_outputs_as_a_normalised_weight_would():
     from ganzoo.models.salimans import WeightNormLinear

@@ -168,3 +168,29 @@ def test_lr_decay_falls_linearly_to_the_last_step_and_resumes_bit_exactly(tmp_pa
     with safe_open(str(tmp_path / "run" / "checkpoints" / "last.safetensors"), framework="pt") as handle:
         lr = json.loads(handle.metadata()["optimizers"])["optim.G"]["param_groups"][0]["lr"]
     assert lr == pytest.approx(1e-3 / 6)  # the last of the 6 decaying steps: a sixth of ring8's 1e-3
+
+
+def test_resumed_optimizer_state_keeps_the_weights_memory_layout():
+    """Moments come back from safetensors contiguous; the fused Adam kernel reads a channels-last weight and its
+    moments as flat memory, so they must get the weight's layout back or resume updates the wrong elements."""
+    from safetensors.torch import load, save
+
+    from ganzoo.checkpoint import load_optimizer, optimizer_state
+
+    torch.manual_seed(0)
+    weight = torch.nn.Parameter(torch.randn(8, 3, 4, 4).contiguous(memory_format=torch.channels_last))
+    resumed = torch.nn.Parameter(weight.detach().clone(memory_format=torch.preserve_format))
+    gradients = [torch.randn(8, 3, 4, 4) for _ in range(3)]
+    straight = torch.optim.Adam([weight], lr=0.1, fused=True)
+    weight.grad = gradients[0].contiguous(memory_format=torch.channels_last)
+    straight.step()
+    tensors, saved = optimizer_state("optim", straight)
+    with torch.no_grad():
+        resumed.copy_(weight)
+    again = torch.optim.Adam([resumed], lr=0.1, fused=True)
+    load_optimizer(again, "optim", load(save({k: v.contiguous() for k, v in tensors.items()})), saved)
+    for gradient in gradients[1:]:
+        for parameter, optimizer in ((weight, straight), (resumed, again)):
+            parameter.grad = gradient.contiguous(memory_format=torch.channels_last)
+            optimizer.step()
+    assert torch.equal(weight, resumed)
