@@ -145,6 +145,17 @@ class Run:
         return self._loaded[3].get("step", 0)
 
     @property
+    def budget(self) -> dict[str, int]:
+        """What the run trained: steps so far, batch size, the recipe's epochs (0 when it counts steps) and seed."""
+        train = self.recipe.train
+        return {
+            "steps": self.step,
+            "batch_size": train.batch_size,
+            "epochs": train.epochs if not train.steps else 0,
+            "seed": train.seed,
+        }
+
+    @property
     def metrics(self) -> list[dict[str, Any]]:
         """The records of metrics.jsonl ("train", "eval", "end", ...)."""
         return self.dir.records()
@@ -313,8 +324,9 @@ class Evaluation:
     rows: dict[str, dict[str, float | None]]
     metrics: list[str]
     n: int
-    seed: int
+    seed: int  # of the sampling noise
     evaluator: dict[str, Any] = field(default_factory=dict)
+    budgets: dict[str, dict[str, int]] = field(default_factory=dict)  # row -> Run.budget (training seed included)
 
     def __getitem__(self, row: str) -> dict[str, float | None]:
         return self.rows[row]
@@ -325,6 +337,7 @@ class Evaluation:
             "n": self.n,
             "seed": self.seed,
             "metrics": self.metrics,
+            "budget": self.budgets,
             "results": self.rows,
         }
 
@@ -375,11 +388,12 @@ def evaluate(
         run = Run(run.path if isinstance(run, Run) else run, checkpoint or "last", device=device)
     scorer = scorer_for(run.registries, run.recipe, metrics, run.device, data_root, log, progress)
     scorer.check_count(n)
-    rows = {
-        run.variant: scorer.score_generator(
-            run.generator, Latent.of(run.recipe.model), run.conditional, n, seed, run.device
-        )
-    }
-    if real:
-        rows[REAL_ROW] = scorer.score_real(n, seed)
-    return Evaluation(rows, list(scorer.metrics), n, seed, evaluator_info(scorer.evaluator))
+    with out_of_memory_is_an_error(run.device):
+        rows = {
+            run.variant: scorer.score_generator(
+                run.generator, Latent.of(run.recipe.model), run.conditional, n, seed, run.device
+            )
+        }
+        if real:
+            rows[REAL_ROW] = scorer.score_real(n, seed)
+    return Evaluation(rows, list(scorer.metrics), n, seed, evaluator_info(scorer.evaluator), {run.variant: run.budget})

@@ -101,6 +101,10 @@ def resolve_recipe(
     values["variant"] = variant
     apply_override(values, ["data", "name"], dataset_name)
     for path, value in overrides:
+        if path == ["variant"]:
+            raise GanzooError(
+                "an override cannot change the variant (--set variant=...): name it instead, e.g. `ganzoo run cgan`."
+            )
         apply_override(values, path, value)
     recipe = recipe_from_dict(values, source)
     check_components(registries, recipe)

@@ -53,16 +53,20 @@ def user_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def save_checkpoint(path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any]) -> None:
+def save_checkpoint(
+    path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any], shared: bool = False
+) -> None:
     """Write atomically: a temp file, fsync, then rename, so ``path`` is never half written.
 
-    Only the process holding the run's lock writes its checkpoints, so the temp file's name is fixed.
+    Only the process holding the run's lock writes its checkpoints, so their temp file's name is fixed (a kill's
+    leftover is overwritten by the next write). ``shared``: other processes may write ``path`` at the same time
+    (a cache), so the temp file's name is unique to this process.
     """
     tensors = {name: value.detach().to("cpu").contiguous() for name, value in tensors.items()}
     encoded = {key: json.dumps(value) for key, value in metadata.items()}
     encoded["format"] = FORMAT
     encoded["sha256"] = content_hash(tensors, encoded)
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp" if shared else path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_file(tensors, str(temporary), metadata=encoded)

@@ -25,7 +25,7 @@ from rich.console import Console
 from ganzoo.api import REAL_ROW, Overrides, Progress, Run, as_overrides, evaluator_info, registries_with, scorer_for
 from ganzoo.build import resolve_recipe
 from ganzoo.config import DataConfig, Recipe
-from ganzoo.device import resolve_device
+from ganzoo.device import out_of_memory_is_an_error, resolve_device
 from ganzoo.errors import GanzooError, first_line
 from ganzoo.loop import train
 from ganzoo.registry import Registries
@@ -171,17 +171,12 @@ class Comparison:
 
     def score(self, row: VariantRow, run_dir: Path, seed: int) -> dict[str, float | None]:
         run = Run(run_dir, registries=self.registries, device=self.device)
-        row.budgets.append(
-            {
-                "steps": run.step,
-                "batch_size": run.recipe.train.batch_size,
-                "epochs": run.recipe.train.epochs if not run.recipe.train.steps else 0,
-            }
-        )
+        row.budgets.append(run.budget)
         self.console.print(f"compare: scoring {row.label} (seed {seed}) on {self.spec.count} samples", highlight=False)
-        return self.scorer.score_generator(
-            run.generator, Latent.of(run.recipe.model), run.conditional, self.spec.count, seed, self.device
-        )
+        with out_of_memory_is_an_error(self.device):
+            return self.scorer.score_generator(
+                run.generator, Latent.of(run.recipe.model), run.conditional, self.spec.count, seed, self.device
+            )
 
     def check_out_dir(self) -> None:
         """A report folder is written once: a second comparison into it would replace the first one's report."""
@@ -289,7 +284,8 @@ class Comparison:
     def summarize(self, real: bool) -> dict[str, dict[str, Any]]:
         summary = {row.label: row.summary() for row in self.rows if row.runs or row.error}
         if real:
-            values = self.scorer.score_real(self.spec.count, seed=0)
+            with out_of_memory_is_an_error(self.device):
+                values = self.scorer.score_real(self.spec.count, seed=0)
             summary[REAL_ROW] = {
                 **{name: mean_std([v]) if v is not None else None for name, v in values.items()},
                 "error": None,

@@ -246,8 +246,6 @@ def parse_override(assignment: str) -> tuple[list[str], Any]:
     key, sep, raw = assignment.partition("=")
     if not sep or not key.strip():
         raise GanzooError(f"--set expects KEY=VALUE (e.g. --set train.lr_generator=1e-4), got {shorten(assignment)}.")
-    if key.strip() == "variant":
-        raise GanzooError("--set cannot change the variant: name it instead, e.g. `ganzoo run cgan`.")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:

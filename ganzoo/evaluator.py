@@ -186,6 +186,7 @@ def write_evaluator(path: Path, model: nn.Module, test_accuracy: float, data: Im
             "num_classes": data.num_classes,
             "data_fingerprint": data_fingerprint(data),
         },
+        shared=True,  # two processes may train the same evaluator at once
     )
 
 

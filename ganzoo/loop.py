@@ -47,8 +47,6 @@ from ganzoo.sinks import ConsoleLog, LogSink, MetricsFile, make_console
 from ganzoo.trainer import ExponentialAverage, Trainer, build_trainer  # noqa: F401 - re-exported for tests and plugins
 from ganzoo.version import __version__
 
-CHECKPOINT_NAME = "last.safetensors"
-
 
 @dataclass
 class RunResult:

@@ -172,20 +172,12 @@ class RunDir:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the run's lock: a second process training the same folder fails at once, naming the holder."""
-        self.make()
         if fcntl is None:
+            self.make()
             yield
             return
-        with open(self.lock_path, "a+", encoding="utf-8") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "unknown"
-                raise GanzooError(
-                    f"{self.path} is in use by another ganzoo process (PID {holder}). Wait for it to "
-                    f"finish or stop it, or pass another --out DIR."
-                ) from None
+        handle = self._acquire_lock()
+        with handle:
             handle.seek(0)
             handle.truncate()
             handle.write(f"{os.getpid()}\n")
@@ -196,6 +188,29 @@ class RunDir:
                 handle.truncate(0)
                 self.remove_if_unused()  # while still holding the lock: no other process can be starting in it
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _acquire_lock(self):
+        """The lock file, open and locked. A process that removed an unused folder (``remove_if_unused``) may have
+        unlinked the file this one opened just before: then the lock is on a file nobody else sees, so try again."""
+        while True:
+            self.make()
+            handle = open(self.lock_path, "a+", encoding="utf-8")
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                handle.close()
+                raise GanzooError(
+                    f"{self.path} is in use by another ganzoo process (PID {holder}). Wait for it to "
+                    f"finish or stop it, or pass another --out DIR."
+                ) from None
+            try:
+                if os.stat(self.lock_path).st_ino == os.fstat(handle.fileno()).st_ino:
+                    return handle
+            except FileNotFoundError:
+                pass
+            handle.close()
 
     def holder(self) -> str | None:
         """The PID of the process that holds the run's lock now (it is training), else None."""

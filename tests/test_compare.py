@@ -143,6 +143,7 @@ def test_eval_command_and_metrics_during_training(data_root, tmp_path, monkeypat
     report = json.loads(result.output[result.output.index("{") :])
     assert set(report["results"]) == {"cgan", "real data (train vs test)"}
     assert report["results"]["real data (train vs test)"]["fid"] < report["results"]["cgan"]["fid"]
+    assert report["budget"] == {"cgan": {"steps": 4, "batch_size": 32, "epochs": 0, "seed": 0}}
 
     unknown = CliRunner().invoke(ganzoo.cli.main, ["run", "gan", "--set", 'train.eval_metrics=["fdi"]'])
     assert unknown.exit_code == 2 and "Did you mean 'fid'?" in unknown.output

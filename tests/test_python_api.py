@@ -55,7 +55,7 @@ def test_train_sample_evaluate_compare_end_to_end(trained, tmp_path):
     assert report.summary["cgan"]["runs"] == [str(run.path)]  # reused, not trained again
     written = json.loads((tmp_path / "compare" / "report.json").read_text())
     assert written["evaluator"]["sha256"] == scores.evaluator["sha256"]
-    assert written["rows"]["gan"]["budget"] == [{"steps": 50, "batch_size": 64, "epochs": 0}]
+    assert written["rows"]["gan"]["budget"] == [{"steps": 50, "batch_size": 64, "epochs": 0, "seed": 0}]
 
 
 def test_components_lists_what_is_registered():

@@ -24,8 +24,9 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+import ganzoo
 import ganzoo.plugins
-from ganzoo import hookimpl
+from ganzoo import GanzooError, hookimpl
 from ganzoo.cli import main
 
 TOY = ["--dataset", "ring8", "--set", "model.generator_width=8", "--set", "model.discriminator_width=16", "--quiet"]
@@ -146,6 +147,32 @@ def test_D3_a_run_directory_in_use_is_locked(toy_run, tmp_path):
         )
         assert_clear_error(cli("run", "gan", *TOY, "--steps", 2, "--out", run_dir), "PID 424242")
     assert cli("run", "--resume", run_dir, "--steps", 6, "--quiet").exit_code == 0  # free again
+
+
+def test_D3_a_lock_file_removed_between_open_and_lock_is_not_trusted(tmp_path, monkeypatch):
+    """Another process cleaning up an unused folder may unlink the lock file this one has just opened: a lock on
+    that orphan would exclude nobody, so the lock is taken again on the file that is there."""
+    import builtins
+
+    import ganzoo.rundir
+    from ganzoo.rundir import RunDir
+
+    run = RunDir(tmp_path / "run")
+    real_open, opened = builtins.open, []
+
+    def open_then_lose_the_file(path, *args, **kwargs):
+        handle = real_open(path, *args, **kwargs)
+        if Path(path) == run.lock_path and not opened:
+            opened.append(path)
+            os.unlink(path)  # the other process's cleanup, between this open and the flock
+        return handle
+
+    monkeypatch.setattr(ganzoo.rundir, "open", open_then_lose_the_file, raising=False)
+    with run.locked():
+        assert opened and run.lock_path.read_text().strip() == str(os.getpid())
+        with open(run.lock_path) as other:  # a second process is kept out of the file that is there
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def test_H1_a_run_that_died_before_its_first_checkpoint_does_not_block_its_folder(tmp_path):
@@ -293,6 +320,8 @@ def test_H3_edits_to_recipe_toml_are_not_silently_dropped_on_resume(toy_run, tmp
 
 def test_H9_set_cannot_change_the_variant():
     assert_clear_error(cli("run", "gan", *TOY, "--steps", 2, "--set", "variant=cgan"), "cannot change the variant")
+    with pytest.raises(GanzooError, match="cannot change the variant"):  # nor can the Python API's overrides
+        ganzoo.train("gan", dataset="ring8", steps=2, overrides={"variant": "cgan"})
 
 
 def test_H4_steps_0_is_refused_not_taken_for_the_epoch_budget():
@@ -358,6 +387,7 @@ def test_D10_resume_after_the_dataset_shrank(tmp_path):
 
 def test_D11_running_out_of_cpu_memory(toy_run, tmp_path):
     assert_clear_error(cli("sample", toy_run, "--n", 10**10, "--out", tmp_path / "x.npz"), "out of memory")
+    assert_clear_error(cli("eval", toy_run, "--n", 10**10), "out of memory")
     assert_clear_error(
         cli("run", "gan", *TOY, "--steps", 2, "--set", "model.latent_dim=100000000000", "--out", tmp_path / "r"),
         "out of memory",
@@ -672,3 +702,20 @@ def test_no_code_from_data_is_reachable():
         if pattern.search(line)
     ]
     assert not offenders, offenders
+
+
+def test_evaluator_caches_are_written_through_a_temporary_file_of_their_own(tmp_path, monkeypatch):
+    """Two processes may train the same evaluator at once: each writes the cache through its own temporary file
+    (a run's checkpoints, written only by the lock's holder, keep a fixed one)."""
+    import ganzoo.checkpoint as checkpoint
+
+    written = []
+    real_save = checkpoint.save_file
+    monkeypatch.setattr(
+        checkpoint, "save_file", lambda t, f, metadata=None: (written.append(f), real_save(t, f, metadata))
+    )
+    tensors = {"C.w": torch.zeros(2)}
+    checkpoint.save_checkpoint(tmp_path / "evaluator.safetensors", tensors, {"test_accuracy": 1.0}, shared=True)
+    checkpoint.save_checkpoint(tmp_path / "last.safetensors", tensors, {"test_accuracy": 1.0})
+    assert str(os.getpid()) in Path(written[0]).name and Path(written[1]).name == "last.safetensors.tmp"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluator.safetensors", "last.safetensors"]
