@@ -124,6 +124,11 @@ class RunLog:
         if self.console is not None:
             self.console.advance()
 
+    def task_progress(self, what: str, done: int, total: int) -> None:
+        """Progress of work inside the run (``ganzoo.api.Progress``), shown by the console."""
+        if self.console is not None:
+            self.console.task_progress(what, done, total)
+
     def close(self) -> None:
         for sink in reversed(self.sinks):
             sink.close()
@@ -277,7 +282,10 @@ class Evaluation:
             recipe = self.trainer.recipe
             data = load_dataset(self.registries, recipe.data, image_size=EVALUATOR_IMAGE_SIZE).to(self.trainer.device)
             metrics = {name: self.registries.metrics.entry(name) for name in self.names}
-            self._scorer = Scorer(load_evaluator(data, log=self.console.print), data, metrics)
+            progress = self.log.task_progress
+            self._scorer = Scorer(
+                load_evaluator(data, log=self.console.print, progress=progress), data, metrics, progress
+            )
         return self._scorer
 
     def results(self) -> dict[str, float]:

@@ -92,7 +92,7 @@ class ConsoleLog(LogSink):
         self.live = live and console.is_terminal
         self.started, self.start_step = time.perf_counter(), start
         self.progress = StatsProgress(
-            TextColumn(f"[bold]{escape(title)}[/]"),
+            TextColumn("{task.description}"),
             BarColumn(bar_width=None),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -101,11 +101,23 @@ class ConsoleLog(LogSink):
             disable=not self.live,
             expand=True,
         )
-        self.task = self.progress.add_task("train", total=total, completed=start)
+        self.task = self.progress.add_task(f"[bold]{escape(title)}[/]", total=total, completed=start)
+        self.subtasks: dict[str, Any] = {}
         self.progress.start()
 
     def advance(self) -> None:
         self.progress.advance(self.task)
+
+    def task_progress(self, what: str, done: int, total: int) -> None:
+        """Work inside the run (training the evaluator, sampling for an evaluation): a bar under the training
+        bar on a terminal, else one line when it starts."""
+        if what not in self.subtasks:
+            if not self.live:
+                self.console.print(f"{escape(self.title)} {escape(what)} ({total})...", highlight=False)
+            self.subtasks[what] = self.progress.add_task(escape(what), total=total)
+        self.progress.update(self.subtasks[what], completed=done, total=total)
+        if done >= total:
+            self.progress.remove_task(self.subtasks.pop(what))
 
     def write(self, record: dict[str, Any]) -> None:
         kind, step = record.get("kind"), record.get("step", 0)

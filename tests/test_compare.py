@@ -121,6 +121,7 @@ def test_eval_command_and_metrics_during_training(data_root, tmp_path, monkeypat
     ]
     result = CliRunner().invoke(ganzoo.cli.main, args)
     assert result.exit_code == 0, result.output
+    assert "cgan sampling (200)..." in result.output  # work inside the run shows progress, a line when piped
     evals = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
     assert [e["step"] for e in evals] == [2, 4]
     assert all(0 <= e["class_coverage"] <= 1 and 0 <= e["conditional_accuracy"] <= 1 for e in evals)

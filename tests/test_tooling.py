@@ -69,6 +69,21 @@ def test_the_live_bar_fits_80_columns_with_the_numbers_on_their_own_line():
     assert len(bar) <= 80 and len(stats) <= 80 and stats.startswith("d_loss=1.234"), stats
 
 
+def test_work_inside_a_run_gets_its_own_bar_under_the_training_bar():
+    from ganzoo.sinks import ConsoleLog
+
+    display = ConsoleLog(Console(file=io.StringIO(), force_terminal=True, width=80), "gan", 500, start=0, live=True)
+    display.task_progress("sampling", 2500, 10000)
+    screen = Console(file=io.StringIO(), width=80, record=True)
+    screen.print(*display.progress.get_renderables())
+    training, sampling = screen.export_text().splitlines()[:2]
+    assert training.startswith("gan") and "0/500" in training
+    assert sampling.startswith("sampling") and "2500/10000" in sampling
+    display.task_progress("sampling", 10000, 10000)  # done: the bar goes
+    assert len(display.progress.tasks) == 1
+    display.close()
+
+
 def test_tensorboard_gets_the_scalars_and_the_sample_grids(tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
