@@ -12,7 +12,7 @@ sigmoid/softmax themselves (a Sigmoid before BCELoss or a Softmax before CrossEn
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -155,6 +155,39 @@ class LossStrategy:
     def discriminate(self, discriminator: nn.Module, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """D's logits, passing labels only to a conditional discriminator."""
         return discriminator(images, labels) if self.discriminator_conditional else discriminator(images)
+
+    def discriminate_batches(
+        self,
+        discriminator: nn.Module,
+        images: Sequence[torch.Tensor],
+        labels: Sequence[torch.Tensor | None] | None = None,
+        return_features: bool = False,
+    ) -> list[Any]:
+        """D's outputs for several batches (e.g. real and fake), in one pass over all of them when D judges each
+        image on its own, else one pass per batch (BatchNorm's statistics would mix the batches).
+
+        One pass computes the gradients of D's weights once instead of once per batch plus their sum: about a
+        third of a D update on a CPU for InfoGAN's MNIST pair (and for Salimans et al.'s MLP D). ``labels`` go
+        to a conditional D only; ``return_features`` gives ``(logits, features)`` per batch.
+        """
+        labels = list(labels) if labels is not None else [None] * len(images)
+        extra = {"return_features": True} if return_features else {}
+
+        def call(x: torch.Tensor, y: torch.Tensor | None):
+            return discriminator(x, y, **extra) if self.discriminator_conditional else discriminator(x, **extra)
+
+        if len(images) == 1 or mixes_batch(discriminator):
+            return [call(x, y) for x, y in zip(images, labels)]
+        outputs = call(torch.cat(list(images)), torch.cat(labels) if self.discriminator_conditional else None)
+        sizes = [x.shape[0] for x in images]
+        if return_features:
+            return list(zip(*(output.split(sizes) for output in outputs)))
+        return list(outputs.split(sizes))
+
+
+def mixes_batch(module: nn.Module) -> bool:
+    """Whether ``module``'s output for an image depends on the other images of its batch (BatchNorm in training)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in module.modules())
 
 
 def real_fake_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor, threshold: float = 0.0) -> torch.Tensor:

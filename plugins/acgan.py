@@ -28,8 +28,7 @@ class ACGANLoss(LossStrategy):
         return 1 + self.num_classes
 
     def discriminator_loss(self, discriminator, batch):
-        real = discriminator(batch.real)
-        fake = discriminator(batch.fake)
+        real, fake = self.discriminate_batches(discriminator, [batch.real, batch.fake])
         source = self.adversarial_d_loss(real[:, 0], fake[:, 0], lambda images: discriminator(images)[:, 0], batch)
         class_loss = F.cross_entropy(real[:, 1:], batch.labels)
         if self.options.class_loss_on_fakes:

@@ -32,11 +32,12 @@ class CGANLoss(LossStrategy):
     discriminator_conditional = True
 
     def discriminator_loss(self, discriminator, batch):
-        real = discriminator(batch.real, batch.labels)
-        fake = discriminator(batch.fake, batch.fake_labels)
-        mismatched = None
+        images, labels = [batch.real, batch.fake], [batch.labels, batch.fake_labels]
         if self.options.matching_aware:
-            mismatched = discriminator(batch.real, wrong_labels(batch.labels, self.num_classes))
+            images.append(batch.real)
+            labels.append(wrong_labels(batch.labels, self.num_classes))
+        real, fake, *rest = self.discriminate_batches(discriminator, images, labels)
+        mismatched = rest[0] if rest else None
         out = self.adversarial_d_loss(real, fake, lambda images: discriminator(images, batch.labels), batch, mismatched)
         if mismatched is not None:
             out.logs["mismatch_rejected"] = (mismatched <= self.adversarial.threshold).float().mean().detach()

@@ -11,7 +11,8 @@ class GANLoss(LossStrategy):
     """Unconditional GAN: D's real/fake term and G's term in the recipe's flavour (default non-saturating BCE)."""
 
     def discriminator_loss(self, discriminator, batch):
-        return self.adversarial_d_loss(discriminator(batch.real), discriminator(batch.fake), discriminator, batch)
+        real, fake = self.discriminate_batches(discriminator, [batch.real, batch.fake])
+        return self.adversarial_d_loss(real, fake, discriminator, batch)
 
     def generator_loss(self, discriminator, batch):
         return StepLosses(self.adversarial_g_loss(discriminator(batch.fake)))

@@ -62,7 +62,8 @@ class MOGANLoss(LossStrategy):
         return {"C": classifier}
 
     def discriminator_loss(self, discriminator, batch):
-        return self.adversarial_d_loss(discriminator(batch.real), discriminator(batch.fake), discriminator, batch)
+        real, fake = self.discriminate_batches(discriminator, [batch.real, batch.fake])
+        return self.adversarial_d_loss(real, fake, discriminator, batch)
 
     def generator_loss(self, discriminator, batch):
         log_probs = F.log_softmax(self.classifier(batch.fake).float(), dim=1)

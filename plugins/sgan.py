@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ganzoo import GanzooError, LossStrategy, StepLosses, Variant, class_accuracy, hookimpl
 from ganzoo.classifier import predict
@@ -53,7 +52,6 @@ class SGANLoss(LossStrategy):
             raise GanzooError(
                 f"loss.generator_loss must be one of {', '.join(GENERATOR_LOSSES)}; got {options.generator_loss!r}."
             )
-        self.mixes_batches: bool | None = None  # D has BatchNorm (found on first use)
         if options.labels_per_class < 0:
             raise GanzooError(f"loss.labels_per_class must be 0 (all) or more, got {options.labels_per_class}.")
 
@@ -80,25 +78,11 @@ class SGANLoss(LossStrategy):
         rounds = -(-size // count)
         return torch.cat([torch.randperm(count, device=device) for _ in range(rounds)])[:size]
 
-    def discriminate_batches(self, discriminator, *batches, return_features=False):
-        """D's outputs for each batch of images. One call on all of them when D has no layer that mixes the
-        images of a batch (BatchNorm): the same numbers, and on a CPU a third faster for the MLP D (one weight
-        normalisation and one larger matrix product per layer instead of three); else one call per batch."""
-        if self.mixes_batches is None:
-            self.mixes_batches = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules())
-        if self.mixes_batches:
-            return [discriminator(images, return_features=return_features) for images in batches]
-        outputs = discriminator(torch.cat(batches), return_features=return_features)
-        sizes = [images.shape[0] for images in batches]
-        if return_features:
-            return list(zip(*(output.split(sizes) for output in outputs)))
-        return list(outputs.split(sizes))
-
     def discriminator_loss(self, discriminator, batch):
         pick = self.labelled_batch(batch.real.shape[0], batch.real.device)
         # batch.labels is not read: those images count as unlabelled
         labelled_images = self.labelled_images[pick]
-        real, fake, labelled = self.discriminate_batches(discriminator, batch.real, batch.fake, labelled_images)
+        real, fake, labelled = self.discriminate_batches(discriminator, [batch.real, batch.fake, labelled_images])
         supervised = F.cross_entropy(labelled, self.labelled_labels[pick])
         critic = lambda images: discriminator(images).logsumexp(dim=1)  # noqa: E731
         unsupervised = self.adversarial_d_loss(real.logsumexp(dim=1), fake.logsumexp(dim=1), critic, batch)
@@ -118,7 +102,7 @@ class SGANLoss(LossStrategy):
         # afresh as in the paper's code (not the batch D just learned from).
         pick = torch.randint(self.unlabelled_images.shape[0], (batch.real.shape[0],), device=batch.real.device)
         (_, real_features), (_, fake_features) = self.discriminate_batches(
-            discriminator, to_unit_range(self.unlabelled_images[pick]), batch.fake, return_features=True
+            discriminator, [to_unit_range(self.unlabelled_images[pick]), batch.fake], return_features=True
         )
         return StepLosses((real_features.detach().mean(0) - fake_features.mean(0)).pow(2).mean())
 

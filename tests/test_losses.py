@@ -284,14 +284,32 @@ class FlatD(nn.Module):
         return (out, out) if return_features else out
 
 
-def test_sgan_scores_batches_together_only_when_d_has_no_batchnorm():
+@pytest.mark.parametrize("variant", ["sgan", "gan"])
+def test_batches_are_scored_together_only_when_d_has_no_batchnorm(variant):
+    from ganzoo.losses import mixes_batch
+
     torch.manual_seed(0)
     first, second = torch.randn(4, 1, 2, 2), torch.randn(3, 1, 2, 2) + 2
     for d, mixes in ((FlatD(nn.Linear(4, 2)), False), (FlatD(nn.BatchNorm1d(4)), True)):
-        loss = strategy("sgan", 2)
-        got = loss.discriminate_batches(d, first, second)
-        assert loss.mixes_batches is mixes
+        loss = strategy(variant, 2)
+        got = loss.discriminate_batches(d, [first, second])
+        assert mixes_batch(d) is mixes
         for output, images in zip(got, (first, second)):  # what separate calls give: BatchNorm sees each batch alone
             assert torch.allclose(output, d(images), atol=1e-6)
-        (_, features), _ = loss.discriminate_batches(d, first, second, return_features=True)
+        (_, features), _ = loss.discriminate_batches(d, [first, second], return_features=True)
         assert torch.allclose(features, d(first), atol=1e-6)
+
+
+def test_one_pass_over_real_and_fake_gives_the_gradients_of_two():
+    """GAN's D loss scores real and fake images in one pass when D has no BatchNorm: same loss, same gradients."""
+    torch.manual_seed(0)
+    d = REGISTRIES.create_discriminator("dcgan-sn", image_shape=(1, 28, 28), out_features=1, width=8)
+    d.eval()  # spectral norm's power iteration runs in training mode: each pass would see another sigma
+    real, fake = torch.randn(5, 1, 28, 28), torch.randn(5, 1, 28, 28)
+    loss = strategy("gan", 10)
+    together = loss.discriminator_loss(d, Batch(real, torch.zeros(5).long(), fake)).loss
+    grads = torch.autograd.grad(together, list(d.parameters()))
+    apart = loss.adversarial_d_loss(d(real), d(fake)).loss
+    assert torch.allclose(together, apart, atol=1e-6)
+    for got, want in zip(grads, torch.autograd.grad(apart, list(d.parameters()))):
+        assert torch.allclose(got, want, atol=1e-5)
