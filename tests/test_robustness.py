@@ -12,8 +12,6 @@ import os
 import pickle
 import signal
 import struct
-import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -22,6 +20,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from forked import ganzoo_process
 from PIL import Image
 
 import ganzoo
@@ -44,16 +43,6 @@ def assert_clear_error(result, *fragments):
     assert message.count("\n") == 1, message
     for fragment in fragments:
         assert fragment in message, message
-
-
-def ganzoo_process(*args, env=None):
-    return subprocess.Popen(
-        [sys.executable, "-m", "ganzoo", *map(str, args)],
-        text=True,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
 
 
 def records(run_dir: Path) -> list[dict]:
