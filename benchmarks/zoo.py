@@ -159,6 +159,13 @@ def sgan_time_to_target(target: float = 0.985) -> str:
     if not curves:
         return ""
     steps = sorted(set.intersection(*(set(c) for c in curves)))
+    if not steps:
+        return ""
+    last = [c[steps[-1]] for c in curves]  # where every seed stands at the last evaluation they all reached
+    common = (
+        f" At step {steps[-1]:,} (epoch {steps[-1] / 600:g}), the last evaluation every seed has reached, it is "
+        f"{mean_std(last)} over {len(curves)} seed(s)."
+    )
     for step in steps:
         mean = sum(c[step] for c in curves) / len(curves)
         if mean >= target:
@@ -167,13 +174,14 @@ def sgan_time_to_target(target: float = 0.985) -> str:
             if not all(seconds):  # an unfinished run has no wall time yet
                 return (
                     f"SGAN's mean test accuracy over {len(curves)} seed(s) first reaches {target:.3f} at step {step:,}."
+                    + common
                 )
             minutes = sum(s * step / total for s in seconds) / len(seconds) / 60
             return (
                 f"SGAN's mean test accuracy over {len(curves)} seeds first reaches {target:.3f} at step {step:,} "
-                f"(epoch {step / 600:g}; about {minutes:.0f} minutes per run on this machine): {mean:.4f}."
+                f"(epoch {step / 600:g}; about {minutes:.0f} minutes per run on this machine): {mean:.4f}." + common
             )
-    return f"SGAN's mean test accuracy over {len(curves)} seeds never reaches {target:.3f} (last: {mean:.4f})."
+    return f"SGAN's mean test accuracy over {len(curves)} seeds never reaches {target:.3f}." + common
 
 
 def epoch_evaluations(variant: str, key: str, epoch: float) -> list[float]:
