@@ -90,20 +90,24 @@ def test_sgan_discriminator_classifies_the_test_split_from_100_labels(data_root,
     assert result.final["test_accuracy"] >= 0.7, result.final
 
 
-def test_unconditional_generators_learn_digits(data_root, mnist_judge, tmp_path):
-    for variant, steps, settings, threshold in [
+@pytest.mark.parametrize(
+    "variant, steps, settings, threshold",
+    [
         ("gan", 400, SMALL_UNCONDITIONAL, 0.1),
         ("mogan", 400, ["loss.classifier_steps=300", *SMALL_UNCONDITIONAL], 0.2),
-    ]:
-        recipe, result, generator = train_variant(variant, steps, settings, data_root, tmp_path / variant)
-        untrained = build_generator(get_registries(), recipe, build_strategy(get_registries(), recipe, 10), (1, 28, 28))
-        probabilities = {
-            name: judged(mnist_judge, generate(model, 500, recipe.model.latent_dim, None, seed=1, device="cpu"))
-            for name, model in (("trained", generator), ("untrained", untrained))
-        }
-        confident = {name: (p.max(1).values > 0.9).float().mean().item() for name, p in probabilities.items()}
-        classes = probabilities["trained"].argmax(1).bincount(minlength=10)
-        assert confident["trained"] >= threshold and confident["untrained"] <= 0.02, (variant, confident)
-        assert (classes > 0).sum() >= 8, f"{variant} samples cover only {(classes > 0).sum()} classes: {classes}"
-        if variant == "mogan":
-            assert result.final["classifier_test_accuracy"] >= 0.95, result.final
+    ],
+    ids=["gan", "mogan"],
+)
+def test_unconditional_generators_learn_digits(variant, steps, settings, threshold, data_root, mnist_judge, tmp_path):
+    recipe, result, generator = train_variant(variant, steps, settings, data_root, tmp_path / variant)
+    untrained = build_generator(get_registries(), recipe, build_strategy(get_registries(), recipe, 10), (1, 28, 28))
+    probabilities = {
+        name: judged(mnist_judge, generate(model, 500, recipe.model.latent_dim, None, seed=1, device="cpu"))
+        for name, model in (("trained", generator), ("untrained", untrained))
+    }
+    confident = {name: (p.max(1).values > 0.9).float().mean().item() for name, p in probabilities.items()}
+    classes = probabilities["trained"].argmax(1).bincount(minlength=10)
+    assert confident["trained"] >= threshold and confident["untrained"] <= 0.02, (variant, confident)
+    assert (classes > 0).sum() >= 8, f"{variant} samples cover only {(classes > 0).sum()} classes: {classes}"
+    if variant == "mogan":
+        assert result.final["classifier_test_accuracy"] >= 0.95, result.final
