@@ -29,8 +29,8 @@ $(VENV)/.example-installed: $(VENV)/.installed $(EXAMPLE_FILES)
 	$(VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./$(EXAMPLE)
 	touch $@
 
-test: setup $(VENV)/.example-installed  ## ganzoo's tests and the example plugin package's, one pytest worker per core, handed one test at a time, the slow ones first
-	$(VENV)/bin/python -m pytest -q -n auto --maxschedchunk 1 --durations=15 $(EXAMPLE)/tests tests
+test: setup $(VENV)/.example-installed  ## ganzoo's tests and the example plugin package's, one pytest worker per core (pytest-xdist)
+	$(VENV)/bin/python -m pytest -q -n auto --durations=15 tests $(EXAMPLE)/tests
 
 lint: setup  ## ruff, configured in pyproject.toml
 	$(VENV)/bin/ruff check .

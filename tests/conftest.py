@@ -16,12 +16,6 @@ if "PYTEST_XDIST_WORKER_COUNT" in os.environ:  # pytest -n N: share the cores in
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 
 
-def pytest_collection_modifyitems(items):
-    """Tests marked ``slow`` (minutes of training each) run first: pytest-xdist hands tests out in this order, so a
-    long test started last would keep one worker busy while the others sit idle (longest first evens the load)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 @pytest.fixture(autouse=True)
 def terminal_width_of_a_pipe(monkeypatch):
     """pytest-xdist's workers export COLUMNS=80 and LINES=24; ganzoo reads COLUMNS as the user's chosen width, so

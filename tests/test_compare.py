@@ -37,7 +37,6 @@ def exploding_plugin():
     ganzoo.plugins.unregister("exploding")
 
 
-@pytest.mark.slow
 def test_compare_writes_every_report_and_contains_a_failure(data_root, tmp_path, monkeypatch, exploding_plugin):
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setitem(ganzoo.evaluator.SETTINGS, "steps", 300)  # a quicker evaluator than the real one

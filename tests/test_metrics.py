@@ -55,7 +55,6 @@ def test_class_coverage_and_entropy():
     assert registries.metrics.get("conditional_accuracy")(evaluated) is None  # unconditional: not applicable
 
 
-@pytest.mark.slow
 def test_conditional_accuracy_and_cas_of_real_images_match_the_evaluator(mnist, mnist_judge):
     registries = get_registries()
     evaluator = Evaluator(mnist_judge, accuracy(mnist_judge, mnist.test_images, mnist.test_labels))

@@ -52,7 +52,6 @@ def scaffold(tmp_path_factory) -> Path:
     return directory
 
 
-@pytest.mark.slow
 def test_the_scaffold_passes_its_own_test_untouched(scaffold):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(scaffold / "test_my_gan.py")],

@@ -196,7 +196,6 @@ def test_the_html_report_in_headless_chromium(toy_comparison, tmp_path):
     )  # the table and pictures, not a blank page
 
 
-@pytest.mark.slow
 def test_two_fresh_caches_give_the_same_fid_and_the_report_names_the_evaluator(data_root, tmp_path):
     run = ganzoo.train(
         "gan",

@@ -6,7 +6,6 @@ ganzoo's own registry tests (``tests/test_models.py``) also build ``resnet`` and
 
 from importlib import metadata
 
-import pytest
 import torch
 from click.testing import CliRunner
 
@@ -49,7 +48,6 @@ def test_the_shapes_recipe_ships_with_the_package():
     assert source.endswith("projgan-shapes.toml") and recipe.data.name == "shapes"
 
 
-@pytest.mark.slow
 def test_projgan_learns_to_draw_the_requested_class(tmp_path):
     run_dir = tmp_path / "run"
     result = CliRunner().invoke(main, ["run", "projgan", "--dataset", "shapes", "--steps", str(STEPS),
