@@ -52,9 +52,16 @@ SETTINGS = {
     "seed": 0,
 }
 CAS_SETTINGS = {"steps": 1000, "batch_size": 128, "lr": 2e-3, "width": 16}
-SCORING_BATCH = 2000
+SCORING_BATCH = 2000  # images per forward pass on a GPU; see scoring_batch
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def scoring_batch(device: torch.device | str) -> int:
+    """Images per forward pass when scoring: a GPU wants large batches; a CPU is faster with batches whose
+    activations stay in its caches (the evaluator embedded MNIST's test split 2x faster with 256 than with 2,000
+    on a 2-core CPU, and the generators sample faster too)."""
+    return SCORING_BATCH if torch.device(device).type == "cuda" else 256
 
 
 def cache_dir() -> Path:
@@ -87,12 +94,18 @@ class Evaluator:
         return self.model.image_shape[-1]
 
     @torch.no_grad()
-    def embed(self, images: torch.Tensor, batch_size: int = SCORING_BATCH) -> tuple[torch.Tensor, torch.Tensor]:
+    def embed(self, images: torch.Tensor, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Features and class probabilities of float images in [-1, 1], resized to the evaluator's size."""
+        batch_size = batch_size or scoring_batch(images.device)
+        on_cpu = images.device.type == "cpu"
         self.model.eval()
+        if on_cpu:  # oneDNN's NHWC convolutions: with small batches, twice as fast as NCHW with 2,000
+            self.model.to(memory_format=torch.channels_last)
         features, probabilities = [], []
         for start in range(0, images.shape[0], batch_size):
             batch = images[start : start + batch_size].float()
+            if on_cpu:
+                batch = batch.contiguous(memory_format=torch.channels_last)
             if batch.shape[-1] != self.image_size:
                 batch = F.interpolate(
                     batch, size=(self.image_size,) * 2, mode="bilinear", antialias=True, align_corners=False
@@ -293,7 +306,9 @@ class Scorer:
         self.check_count(count)
         labels = torch.arange(count, device=device) % self.data.num_classes if conditional else None
         report = (lambda done, total: self.progress("sampling", done, total)) if self.progress else None
-        samples = generate(generator, count, latent, labels, seed, device, batch_size=SCORING_BATCH, progress=report)
+        samples = generate(
+            generator, count, latent, labels, seed, device, batch_size=scoring_batch(device), progress=report
+        )
         return self.score(samples, labels)
 
     def score_real(self, count: int, seed: int = 0) -> dict[str, float | None]:

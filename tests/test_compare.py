@@ -58,6 +58,8 @@ def test_compare_writes_every_report_and_contains_a_failure(data_root, tmp_path,
         "fid,conditional_accuracy,class_coverage,modes_covered",
         "--set",
         "model.generator_width=16",
+        "--set",
+        "model.discriminator_width=16",
         "--out",
         str(out),
     ]

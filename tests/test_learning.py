@@ -96,7 +96,8 @@ def test_sgan_discriminator_classifies_the_test_split_from_100_labels(data_root,
     "variant, steps, settings, threshold",
     [
         ("gan", 400, SMALL_UNCONDITIONAL, 0.1),
-        ("mogan", 400, ["loss.classifier_steps=300", *SMALL_UNCONDITIONAL], 0.2),
+        # C at half width too: a third of the cost, still >= 95 % on the test split after 300 steps
+        ("mogan", 400, ["loss.classifier_steps=300", "loss.classifier_width=16", *SMALL_UNCONDITIONAL], 0.2),
     ],
     ids=["gan", "mogan"],
 )

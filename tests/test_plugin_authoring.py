@@ -95,6 +95,8 @@ def test_scaffold_and_tutorial_variants_are_listed_run_and_compared(scaffold, tm
         "fid,class_coverage",
         "--set",
         "model.generator_width=16",
+        "--set",
+        "model.discriminator_width=16",
         "--out",
         out,
     )
