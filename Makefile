@@ -38,3 +38,6 @@ lint: setup  ## ruff, configured in pyproject.toml
 bench-acgan: setup  ## one epoch of ACGAN, then how often an MNIST classifier recognises its samples
 	$(VENV)/bin/ganzoo run acgan --dataset mnist --epochs 1 --out runs/acgan-one-epoch
 	$(VENV)/bin/python benchmarks/conditional_accuracy.py runs/acgan-one-epoch --per-class 1000
+
+zoo: setup  ## the results table: every variant's default recipe to the end, 3 seeds, into benchmarks/RESULTS.md
+	$(VENV)/bin/python benchmarks/zoo.py

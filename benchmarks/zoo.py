@@ -6,8 +6,14 @@
 
 Runs live in ``benchmarks/runs/zoo/VARIANT/seedS`` (ignored by git). The script is restartable: a finished run
 is reused, an interrupted one is continued with ``ganzoo run --resume``, so the table can be built over several
-sittings. At the end it scores every run with ``ganzoo compare`` (one row per variant, its seeds as mean ± std,
-10,000 samples per run, ganzoo's shipped MNIST evaluator) and writes ``benchmarks/RESULTS.md``.
+sittings. At the end it scores every run on this machine with ``ganzoo compare`` (10,000 samples per run, ganzoo's
+shipped MNIST evaluator), keeps each run's scores in ``benchmarks/zoo-scores.json`` (in git: run folders do not
+survive a new checkout, their scores must) and writes ``benchmarks/RESULTS.md`` from it, one row per variant, its
+seeds as mean ± std.
+
+The ledger's ``recorded`` groups are seeds scored before it kept runs one by one: their mean and std as the table
+printed them. They are pooled with the later runs' own values and not trained again. When a recipe changes, delete
+the variant's entries (its runs and its recorded group): scores of another recipe must not be pooled in.
 """
 
 from __future__ import annotations
@@ -27,7 +33,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "runs" / "zoo"
 RESULTS = HERE / "RESULTS.md"
+LEDGER = HERE / "zoo-scores.json"
 VARIANTS = ("gan", "cgan", "sgan", "acgan", "mogan")
+METRICS = (
+    "fid",
+    "conditional_accuracy",
+    "class_entropy",
+    "class_coverage",
+    "precision",
+    "recall",
+    "inception_score",
+    "cas",
+)
 
 
 def ganzoo(*args: str, threads: int | None = None) -> subprocess.CompletedProcess:
@@ -88,173 +105,219 @@ def recipe_budget(variant: str) -> str:
     return f"{train['steps']:,} steps" if train.get("steps") else f"{train['epochs']} epochs"
 
 
-def mean_std(values: list[float]) -> str:
-    if not values:
-        return "-"
-    mean = sum(values) / len(values)
-    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
-    return f"{mean:.4g} ± {std:.2g}"
+# -- the ledger: every run's scores, kept in git so that the table outlives the run folders ---------------------
 
 
-def first_step_reaching(run_records: list[dict], key: str, target: float) -> int | None:
-    for record in run_records:
-        if record.get("kind") == "eval" and record.get(key, -1) >= target:
-            return record["step"]
-    return None
+def load_ledger() -> dict:
+    if LEDGER.is_file():
+        return json.loads(LEDGER.read_text())
+    return {"evaluator": None, "real": {}, "runs": {}, "recorded": {}}
 
 
-def results_table(variants: list[str], report: dict) -> str:
-    """RESULTS.md: the compare table, the loss's own numbers (SGAN's test accuracy), budget and wall time."""
-    rows, metrics = (
-        report["rows"],
-        [
-            "fid",
-            "conditional_accuracy",
-            "class_entropy",
-            "class_coverage",
-            "precision",
-            "recall",
-            "inception_score",
-            "cas",
-        ],
-    )
-    lines = [
-        "| variant | " + " | ".join(metrics) + " | own result | budget | wall time per run |",
-        "|---|" + "---|" * (len(metrics) + 3),
+def recorded_seeds(ledger: dict, variant: str) -> list[int]:
+    return ledger["recorded"].get(variant, {}).get("seeds", [])
+
+
+def runs_to_train(ledger: dict, variants: list[str], seeds: int) -> list[tuple[str, int]]:
+    """Every (variant, seed) of the table but those of a recorded group (their folders are gone, their scores
+    are kept); a finished run on this machine is among them and is reused by ``train``."""
+    return [(v, seed) for v in variants for seed in range(seeds) if seed not in recorded_seeds(ledger, v)]
+
+
+def run_entry(variant: str, seed: int, metrics: dict) -> dict:
+    """One run's scores beside what its metrics.jsonl says about it (budget, wall time, the loss's own results)."""
+    run_records = records(RUNS / variant / f"seed{seed}")
+    end = state(run_records)
+    evals = [r for r in run_records if r.get("kind") == "eval"]
+    epoch1 = [r["conditional_accuracy"] for r in evals if r.get("epoch") == 1.0 and "conditional_accuracy" in r]
+    curve = {str(r["step"]): r["test_accuracy"] for r in evals if "test_accuracy" in r}
+    return {
+        "variant": variant,
+        "seed": seed,
+        "scored": f"{datetime.now():%Y-%m-%d}",
+        **{name: value for name, value in metrics.items() if value is not None},
+        "step": end["step"],
+        "epoch": end["epoch"],
+        "finished": end["finished"],
+        "wall_minutes": end["wall_seconds"] / 60 if "wall_seconds" in end else None,
+        "test_accuracy": end.get("test_accuracy"),
+        "epoch1_conditional_accuracy": epoch1[0] if epoch1 else None,
+        "test_accuracy_curve": curve or None,
+    }
+
+
+def update_ledger(ledger: dict, report: dict) -> None:
+    """Put this sitting's scores into the ledger; an earlier score of the same run is replaced."""
+    evaluator = {"sha256": report["evaluator"]["sha256"], "test_accuracy": report["evaluator"]["test_accuracy"]}
+    if ledger["evaluator"] and ledger["evaluator"]["sha256"] != evaluator["sha256"]:
+        raise SystemExit(
+            f"{LEDGER.name} holds scores by another evaluator (sha256 {ledger['evaluator']['sha256'][:12]}, now "
+            f"{evaluator['sha256'][:12]}): they cannot be pooled. Move it away and score every run again."
+        )
+    ledger["evaluator"] = evaluator
+    real = report["rows"]["real data (train vs test)"]
+    ledger["real"] = {name: value["mean"] for name, value in real.items() if isinstance(value, dict)}
+    for variant in ledger_variants(report):
+        row = report["rows"][variant]
+        for run_dir, metrics in zip(row["runs"], row["per_run"]):
+            seed = int(Path(run_dir).name.removeprefix("seed"))
+            ledger["runs"][f"{variant}/seed{seed}"] = run_entry(variant, seed, metrics)
+
+
+def ledger_variants(report: dict) -> list[str]:
+    return [name for name in report["rows"] if name in VARIANTS and not report["rows"][name].get("error")]
+
+
+def pooled(groups: list[tuple[float, float, int]]) -> tuple[float, float, int] | None:
+    """Mean, sample std and count of several groups given as (mean, std, count): exact for the raw values behind
+    them (a single run is a group of one)."""
+    count = sum(n for _, _, n in groups)
+    if not count:
+        return None
+    mean = sum(m * n for m, _, n in groups) / count
+    squares = sum((n - 1) * s * s + n * m * m for m, s, n in groups)
+    std = max(0.0, (squares - count * mean * mean) / (count - 1)) ** 0.5 if count > 1 else 0.0
+    return mean, std, count
+
+
+def values(ledger: dict, variant: str, key: str) -> tuple[float, float, int] | None:
+    """``key`` over every seed of ``variant``: the runs scored one by one, pooled with a recorded group."""
+    groups = [
+        (run[key], 0.0, 1) for run in ledger["runs"].values() if run["variant"] == variant and run.get(key) is not None
     ]
-    for variant in [*variants, "real data (train vs test)"]:
-        row = rows.get(variant, {})
-        cells = []
-        for metric in metrics:
-            value = row.get(metric)
-            cells.append(
-                "-"
-                if not value
-                else (f"{value['mean']:.4g} ± {value['std']:.2g}" if value["std"] else f"{value['mean']:.4g}")
+    recorded = ledger["recorded"].get(variant, {}).get(key)
+    if recorded:
+        groups.append((recorded["mean"], recorded["std"], len(recorded_seeds(ledger, variant))))
+    return pooled(groups)
+
+
+def formatted(value: tuple[float, float, int] | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    mean, std, _ = value
+    return (f"{mean:.4g} ± {std:.2g}" if std else f"{mean:.4g}") + unit
+
+
+def results_table(variants: list[str], ledger: dict) -> str:
+    """RESULTS.md: every metric, the loss's own numbers (SGAN's test accuracy), budget and wall time."""
+    lines = [
+        "| variant | " + " | ".join(METRICS) + " | own result | budget | wall time per run |",
+        "|---|" + "---|" * (len(METRICS) + 3),
+    ]
+    for variant in variants:
+        runs = [run for run in ledger["runs"].values() if run["variant"] == variant]
+        recorded = ledger["recorded"].get(variant, {})
+        cells = [formatted(values(ledger, variant, metric)) for metric in METRICS]
+        accuracy = values(ledger, variant, "test_accuracy")
+        own = "test accuracy " + formatted(accuracy) if accuracy else "-"
+        steps = sorted({run["step"] for run in runs} | ({recorded["step"]} if recorded else set()))
+        epochs = sorted({run["epoch"] for run in runs} | ({recorded["epoch"]} if recorded else set()))
+        count = len(runs) + len(recorded_seeds(ledger, variant))
+        budget = "-"
+        if count:
+            budget = (
+                " / ".join(f"{s:,}" for s in steps)
+                + " steps ("
+                + " / ".join(f"{e:.3g}" for e in epochs)
+                + f" epochs), {count} seed{'s' * (count > 1)}"
             )
-        own, budget, wall = "-", "-", "-"
-        if variant in variants:
-            runs = [records(RUNS / variant / f"seed{seed}") for seed in range(len(row.get("runs", [])))]
-            ends = [state(run) for run in runs if run]
-            if ends and "test_accuracy" in ends[0]:
-                own = "test accuracy " + mean_std([e["test_accuracy"] for e in ends])
-            if ends:
-                seeds = f"{len(ends)} seed" + ("s" if len(ends) > 1 else "")
-                if len({e["step"] for e in ends}) == 1:
-                    budget = f"{ends[0]['step']:,} steps ({ends[0]['epoch']:.3g} epochs), {seeds}"
-                else:  # seeds stopped at different points: each one's
-                    budget = (
-                        " / ".join(f"{e['step']:,}" for e in ends)
-                        + " steps ("
-                        + " / ".join(f"{e['epoch']:.3g}" for e in ends)
-                        + f" epochs), {seeds}"
-                    )
-                if not all(e["finished"] for e in ends):
-                    budget += f" (**unfinished**: the recipe's budget is {recipe_budget(variant)})"
-                walls = [e["wall_seconds"] / 60 for e in ends if "wall_seconds" in e]  # absent in runs of ganzoo 0.1
-                wall = mean_std(walls) + " min" if walls else "-"
+            if not all(run["finished"] for run in runs):
+                budget += f" (**unfinished**: the recipe's budget is {recipe_budget(variant)})"
+        wall = formatted(values(ledger, variant, "wall_minutes"), " min")
         lines.append(f"| {variant} | " + " | ".join(cells) + f" | {own} | {budget} | {wall} |")
+    real = ledger["real"]
+    cells = [f"{real[m]:.4g}" if real.get(m) is not None else "-" for m in METRICS]
+    lines.append("| real data (train vs test) | " + " | ".join(cells) + " | - | - | - |")
     return "\n".join(lines) + "\n"
 
 
-def sgan_time_to_target(target: float = 0.985) -> str:
-    """When SGAN's mean test accuracy over the seeds first reaches ``target`` (evaluated every epoch)."""
-    runs = [records(path) for path in sorted((RUNS / "sgan").glob("seed*"))]
-    curves = [
-        {r["step"]: r["test_accuracy"] for r in run if r.get("kind") == "eval" and "test_accuracy" in r} for run in runs
-    ]
-    if not curves:
+def recorded_note(ledger: dict, variants: list[str]) -> str:
+    by_source: dict[str, list[str]] = {}
+    for variant in variants:
+        if group := ledger["recorded"].get(variant):
+            seeds = group["seeds"]
+            by_source.setdefault(group["source"], []).append(
+                f"{variant} seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}"
+            )
+    if not by_source:
         return ""
+    described = ". ".join(f"{'; '.join(groups)} ({source})" for source, groups in by_source.items())
+    return (
+        f"Recorded groups, whose run folders are gone: {described}. Their mean ± std, as the table printed them "
+        f"then, are pooled with the runs scored one by one since.\n\n"
+    )
+
+
+def sgan_time_to_target(ledger: dict, target: float = 0.985) -> str:
+    """When SGAN's mean test accuracy over the seeds first reaches ``target`` (evaluated every epoch)."""
+    recorded = ledger["recorded"].get("sgan", {}).get("time_to_target")
+    runs = [run for run in ledger["runs"].values() if run["variant"] == "sgan" and run.get("test_accuracy_curve")]
+    if not runs:
+        return recorded or ""
+    curves = [{int(step): acc for step, acc in run["test_accuracy_curve"].items()} for run in runs]
     steps = sorted(set.intersection(*(set(c) for c in curves)))
     if not steps:
-        return ""
+        return recorded or ""
     last = [c[steps[-1]] for c in curves]  # where every seed stands at the last evaluation they all reached
-    common = (
-        f" At step {steps[-1]:,} (epoch {steps[-1] / 600:g}), the last evaluation every seed has reached, it is "
-        f"{mean_std(last)} over {len(curves)} seed(s)."
+    mean_last = pooled([(v, 0.0, 1) for v in last])
+    text = (
+        f"SGAN's seeds scored one by one ({len(runs)}): at step {steps[-1]:,}, the last evaluation every one has "
+        f"reached, the test accuracy is {formatted(mean_last)}."
     )
     for step in steps:
         mean = sum(c[step] for c in curves) / len(curves)
         if mean >= target:
-            seconds = [state(run).get("wall_seconds") for run in runs]
-            total = state(runs[0])["step"]
-            if not all(seconds):  # an unfinished run has no wall time yet
-                return (
-                    f"SGAN's mean test accuracy over {len(curves)} seed(s) first reaches {target:.3f} at step {step:,}."
-                    + common
-                )
-            minutes = sum(s * step / total for s in seconds) / len(seconds) / 60
-            return (
-                f"SGAN's mean test accuracy over {len(curves)} seeds first reaches {target:.3f} at step {step:,} "
-                f"(epoch {step / 600:g}; about {minutes:.0f} minutes per run on this machine): {mean:.4f}." + common
-            )
-    return f"SGAN's mean test accuracy over {len(curves)} seeds never reaches {target:.3f}." + common
+            minutes = [run["wall_minutes"] * step / run["step"] for run in runs if run["wall_minutes"]]
+            about = f"; about {sum(minutes) / len(minutes):.0f} minutes per run on this machine" if minutes else ""
+            text += f" Their mean first reaches {target:.3f} at step {step:,} (epoch {step / 600:g}{about})."
+            break
+    else:
+        text += f" Their mean never reaches {target:.3f}."
+    return text + (f" {recorded}" if recorded else "")
 
 
-def epoch_evaluations(variant: str, key: str, epoch: float) -> list[float]:
-    """``key`` of every seed's in-run evaluation at ``epoch`` (the tuned recipes evaluate every epoch)."""
-    values = []
-    for path in sorted((RUNS / variant).glob("seed*")):
-        found = [r[key] for r in records(path) if r.get("kind") == "eval" and r.get("epoch") == epoch and key in r]
-        values += found[:1]
-    return values
-
-
-def target_checks(variants: list[str], report: dict) -> str:
+def target_checks(variants: list[str], ledger: dict) -> str:
     """Each target of issue #7 beside the measured mean, and whether it is met (MOGAN: FID *or* class entropy)."""
-    rows = report["rows"]
-    real_fid = rows["real data (train vs test)"]["fid"]["mean"]
+    real_fid = ledger["real"]["fid"]
 
-    def mean(variant: str, metric: str) -> float | None:
-        value = rows.get(variant, {}).get(metric)
-        return value["mean"] if value else None
+    def mean(variant: str, key: str) -> float | None:
+        value = values(ledger, variant, key) if variant in variants else None
+        return value[0] if value else None
 
     checks = []
-    ends = {v: [state(records(p)) for p in sorted((RUNS / v).glob("seed*"))] for v in variants}
-    if "sgan" in variants and ends["sgan"] and all("test_accuracy" in e for e in ends["sgan"]):
-        accuracy = sum(e["test_accuracy"] for e in ends["sgan"]) / len(ends["sgan"])
+    if (accuracy := mean("sgan", "test_accuracy")) is not None:
         checks.append(("sgan: test accuracy >= 0.985 (paper 0.9907)", accuracy, accuracy >= 0.985))
-    if "acgan" in variants:
-        first = epoch_evaluations("acgan", "conditional_accuracy", 1.0)
-        if first:
-            value = sum(first) / len(first)
-            checks.append(("acgan: conditional accuracy >= 0.97 after 1 epoch", value, value >= 0.97))
+    if (first := mean("acgan", "epoch1_conditional_accuracy")) is not None:
+        checks.append(("acgan: conditional accuracy >= 0.97 after 1 epoch", first, first >= 0.97))
     for variant, target in (("acgan", 0.99), ("cgan", 0.97)):
-        value = mean(variant, "conditional_accuracy") if variant in variants else None
-        if value is not None:
+        if (value := mean(variant, "conditional_accuracy")) is not None:
             checks.append((f"{variant}: conditional accuracy >= {target} at the end", value, value >= target))
     for variant in ("gan", "mogan"):
-        value = mean(variant, "class_entropy") if variant in variants else None
-        if value is not None:
+        if (value := mean(variant, "class_entropy")) is not None:
             checks.append((f"{variant}: class entropy >= 2.25", value, value >= 2.25))
-    if {"gan", "mogan"} <= set(variants) and mean("gan", "fid") and mean("mogan", "fid"):
-        gan, mogan = mean("gan", "fid"), mean("mogan", "fid")
+    if (gan := mean("gan", "fid")) and (mogan := mean("mogan", "fid")):
         checks.append((f"mogan: FID better than gan's ({gan:.4g})", mogan, mogan < gan))
-    if {"gan", "mogan"} <= set(variants) and mean("gan", "class_entropy") and mean("mogan", "class_entropy"):
-        gan, mogan = mean("gan", "class_entropy"), mean("mogan", "class_entropy")
+    if (gan := mean("gan", "class_entropy")) and (mogan := mean("mogan", "class_entropy")):
         checks.append((f"mogan: class entropy higher than gan's ({gan:.4g})", mogan, mogan > gan))
     for variant in variants:
-        value = mean(variant, "fid")
-        if value is not None:
+        if (value := mean(variant, "fid")) is not None:
             checks.append(
                 (f"{variant}: FID <= 10x the real-data row ({10 * real_fid:.3g})", value, value <= 10 * real_fid)
             )
-    unfinished = [v for v in variants if not all(e["finished"] for e in ends[v])]
-    checks = [
-        (name + " (unfinished run)" * any(name.startswith(v + ":") for v in unfinished), value, ok)
-        for name, value, ok in checks
-    ]
+    unfinished = {run["variant"] for run in ledger["runs"].values() if not run["finished"]}
     lines = ["| target | measured | met |", "|---|---|---|"]
-    lines += [f"| {name} | {value:.4g} | {'yes' if ok else '**no**'} |" for name, value, ok in checks]
+    for name, value, ok in checks:
+        name += " (unfinished run)" * any(name.startswith(v + ":") for v in unfinished)
+        lines.append(f"| {name} | {value:.4g} | {'yes' if ok else '**no**'} |")
     return "\n".join(lines) + "\n"
 
 
-def score(args: argparse.Namespace, report_dir: Path) -> None:
-    """``ganzoo compare`` on every variant's folder of runs, into a fresh report folder."""
+def score(args: argparse.Namespace, variants: list[str], report_dir: Path) -> dict:
+    """``ganzoo compare`` on the folders of runs on this machine, into a fresh report folder."""
     shutil.rmtree(report_dir, ignore_errors=True)  # the report is written anew from the runs
     compare = ganzoo(
         "compare",
-        *(str(RUNS / v) for v in args.variants),
+        *(str(RUNS / v) for v in variants),
         "--dataset",
         "mnist",
         "--n",
@@ -265,6 +328,7 @@ def score(args: argparse.Namespace, report_dir: Path) -> None:
     )
     if compare.returncode != 0:
         raise SystemExit(f"compare failed:\n{compare.stderr[-3000:]}")
+    return json.loads((report_dir / "report.json").read_text())
 
 
 def main() -> None:
@@ -280,45 +344,55 @@ def main() -> None:
         help="train nothing: score the runs as they stand (unfinished ones are marked in the table)",
     )
     parser.add_argument(
-        "--from-report",
+        "--table-only",
         action="store_true",
-        help="train and score nothing: rewrite RESULTS.md from the last report (benchmarks/runs/zoo/report)",
+        help=f"train and score nothing: rewrite RESULTS.md from benchmarks/{LEDGER.name}",
     )
     args = parser.parse_args()
     threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
-    jobs = [(variant, seed) for variant in args.variants for seed in range(args.seeds)]
+    ledger = load_ledger()
+    jobs = runs_to_train(ledger, args.variants, args.seeds)
     started = time.perf_counter()
-    if not (args.score_only or args.from_report):
+    if not (args.score_only or args.table_only):
         with ThreadPoolExecutor(args.jobs) as pool:
             for message in pool.map(lambda job: train(*job, threads, args.data_root), jobs):
                 print(message, flush=True)
     report_dir = RUNS / "report"
-    if not args.from_report:
-        score(args, report_dir)
-    report = json.loads((report_dir / "report.json").read_text())
-    shutil.copyfile(report_dir / "grid.png", HERE / "zoo-grid.png")
-    evaluator = report["evaluator"]
+    on_this_machine = [v for v in args.variants if any((RUNS / v).glob("seed*/metrics.jsonl"))]
+    grid_note = "seed 0, same noise, from the last sitting that had every seed 0 on the machine"
+    if on_this_machine and not args.table_only:
+        report = score(args, on_this_machine, report_dir)
+        update_ledger(ledger, report)
+        LEDGER.write_text(json.dumps(ledger, indent=1, sort_keys=True) + "\n")
+        if all((RUNS / v / "seed0").is_dir() for v in args.variants):
+            shutil.copyfile(report_dir / "grid.png", HERE / "zoo-grid.png")
+            grid_note = "seed 0, same noise"
+    if not ledger["real"]:
+        raise SystemExit(f"nothing to tabulate: no runs in {RUNS} and no scores in {LEDGER}.")
+    evaluator = ledger["evaluator"]
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     header = (
         f"# ganzoo's zoo on MNIST\n\nWritten by `python benchmarks/zoo.py` on {datetime.now():%Y-%m-%d} ({machine}). "
         f"Every variant trained with its default recipe (`recipes/VARIANT-mnist.toml`) for the budget in the "
-        f"table, with the seeds found in `benchmarks/runs/zoo/VARIANT/` (the budget column says how many); "
-        f"each run scored on {args.n:,} samples by ganzoo's MNIST evaluator (test accuracy "
-        f"{evaluator['test_accuracy']:.4f}, sha256 {evaluator['sha256'][:12]}); mean ± std over the seeds. FID and "
-        f"precision/recall are measured in the evaluator's 128-feature space (not Inception's): compare them with "
-        f"the real-data row, not with papers' Inception FIDs.\n\n"
+        f"table (the budget column says how many seeds); each run scored on {args.n:,} samples by ganzoo's MNIST "
+        f"evaluator (test accuracy {evaluator['test_accuracy']:.4f}, sha256 {evaluator['sha256'][:12]}); mean ± std "
+        f"over the seeds. Each run's scores are kept in [`{LEDGER.name}`]({LEDGER.name}), so the table outlives the "
+        f"run folders (ignored by git). FID and precision/recall are measured in the evaluator's 128-feature space "
+        f"(not Inception's): compare them with the real-data row, not with papers' Inception FIDs.\n\n"
     )
     minutes = (time.perf_counter() - started) / 60
     RESULTS.write_text(
         header
-        + results_table(args.variants, report)
-        + f"\n{sgan_time_to_target()}\n\n"
-        + target_checks(args.variants, report)
-        + f"\n![each variant's samples, seed 0](zoo-grid.png)\n\n*Left to right: {', '.join(args.variants)} (seed 0, "
-        + "same noise; rows: classes for the conditional variants).*\n\n"
+        + results_table(args.variants, ledger)
+        + "\n"
+        + recorded_note(ledger, args.variants)
+        + f"{sgan_time_to_target(ledger)}\n\n"
+        + target_checks(args.variants, ledger)
+        + f"\n![each variant's samples](zoo-grid.png)\n\n*Left to right: {', '.join(args.variants)} ({grid_note}; "
+        + "rows: classes for the conditional variants).*\n\n"
         + f"This invocation took {minutes:.0f} minutes (runs reused from earlier sittings are not counted).\n"
     )
-    print(f"wrote {RESULTS} and {report_dir}/report.html")
+    print(f"wrote {RESULTS}" + (f" and {report_dir}/report.html" if report_dir.is_dir() else ""))
 
 
 if __name__ == "__main__":

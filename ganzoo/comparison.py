@@ -80,6 +80,7 @@ class VariantRow:
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"runs": [str(r) for r in self.runs], "error": self.error, "budget": self.budgets}
+        out["per_run"] = [dict(metrics) for metrics in self.metrics]  # each seed's own values, in the order of "runs"
         for name in self.metrics[0] if self.metrics else {}:
             out[name] = mean_std([m[name] for m in self.metrics if m[name] is not None])
         out["images_per_sec"] = mean_std(self.images_per_sec)
@@ -111,10 +112,15 @@ def file_name(label: str) -> str:
 
 
 def unique_labels(names: list[str]) -> list[str]:
-    """Row labels: the variant's name or the run folder's name, numbered when it repeats (``gan``, ``gan (2)``)."""
+    """Row labels: the variant's name or the run folder's name, with as many parent folders as tell it apart
+    (``gan/seed0``, ``mogan/seed0``), numbered when the same name is given twice (``gan``, ``gan (2)``)."""
+    paths = [Path(name).parts or (name,) for name in names]
     labels, seen = [], {}
-    for name in names:
-        base = Path(name).name
+    for path in paths:
+        depth = 1
+        while depth < len(path) and any(other[-depth:] == path[-depth:] and other != path for other in paths):
+            depth += 1
+        base = str(Path(*path[-depth:]))
         seen[base] = seen.get(base, 0) + 1
         labels.append(base if seen[base] == 1 else f"{base} ({seen[base]})")
     return labels

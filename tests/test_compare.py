@@ -77,6 +77,9 @@ def test_compare_writes_every_report_and_contains_a_failure(data_root, tmp_path,
             and rows[variant]["fid"]["std"] >= 0
             and rows[variant]["images_per_sec"]["mean"] > 0
         )
+        # each seed's own values are kept beside the mean: they are what the mean and std were made of
+        fids = [run["fid"] for run in rows[variant]["per_run"]]
+        assert len(fids) == 2 and abs(sum(fids) / 2 - rows[variant]["fid"]["mean"]) < 1e-9
     assert rows["gan"]["conditional_accuracy"] is None and rows["cgan"]["conditional_accuracy"]["mean"] >= 0
     real = rows["real data (train vs test)"]
     assert real["conditional_accuracy"]["mean"] > 0.9 and real["fid"]["mean"] < rows["gan"]["fid"]["mean"]
@@ -150,3 +153,15 @@ def test_eval_command_and_metrics_during_training(data_root, tmp_path, monkeypat
 
     unknown = CliRunner().invoke(ganzoo.cli.main, ["run", "gan", "--set", 'train.eval_metrics=["fdi"]'])
     assert unknown.exit_code == 2 and "Did you mean 'fid'?" in unknown.output
+
+
+def test_row_labels_tell_same_named_run_folders_apart():
+    from ganzoo.comparison import unique_labels
+
+    # seed folders of two variants: the parent folder names the row, not "seed0" and "seed0 (2)"
+    assert unique_labels(["runs/zoo/gan/seed0", "runs/zoo/mogan/seed0", "runs/zoo/gan/seed1"]) == [
+        "gan/seed0",
+        "mogan/seed0",
+        "seed1",
+    ]
+    assert unique_labels(["gan", "gan", "cgan"]) == ["gan", "gan (2)", "cgan"]  # the same variant twice
