@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -140,6 +141,7 @@ def run_entry(variant: str, seed: int, metrics: dict) -> dict:
         "epoch": end["epoch"],
         "finished": end["finished"],
         "wall_minutes": end["wall_seconds"] / 60 if "wall_seconds" in end else None,
+        "machine": machine(),  # zoo.py trains and scores on the same machine: where the wall time was spent
         "test_accuracy": end.get("test_accuracy"),
         "epoch1_conditional_accuracy": epoch1[0] if epoch1 else None,
         "test_accuracy_curve": curve or None,
@@ -198,6 +200,39 @@ def formatted(value: tuple[float, float, int] | None, unit: str = "") -> str:
     return (f"{mean:.4g} ± {std:.2g}" if std else f"{mean:.4g}") + unit
 
 
+def machine() -> str:
+    """The CPU's model and core count, and whether it has AMX (bf16 matmul units): wall times depend on them."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        text = cpuinfo.read_text()
+        names = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
+        model = re.sub(r"\((R|TM)\)| Processor", "", names[0]) if names else model
+        model += ", AMX" if " amx_bf16" in text else ", no AMX"
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def wall_times(ledger: dict, variant: str) -> str:
+    """Wall time per run, one mean ± std per machine: runs on different CPUs are not pooled."""
+    by_machine: dict[str, list[tuple[float, float, int]]] = {}
+    recorded = ledger["recorded"].get(variant, {})
+    if recorded.get("wall_minutes"):
+        wall = recorded["wall_minutes"]
+        by_machine.setdefault(recorded.get("machine", "?"), []).append(
+            (wall["mean"], wall["std"], len(recorded["seeds"]))
+        )
+    for run in ledger["runs"].values():
+        if run["variant"] == variant and run.get("wall_minutes"):
+            by_machine.setdefault(run.get("machine", "?"), []).append((run["wall_minutes"], 0.0, 1))
+    return (
+        "; ".join(
+            f"{formatted(pooled(groups), ' min')} ({name}, {pooled(groups)[2]} run{'s' * (pooled(groups)[2] > 1)})"
+            for name, groups in by_machine.items()
+        )
+        or "-"
+    )
+
+
 def results_table(variants: list[str], ledger: dict) -> str:
     """RESULTS.md: every metric, the loss's own numbers (SGAN's test accuracy), budget and wall time."""
     lines = [
@@ -223,7 +258,7 @@ def results_table(variants: list[str], ledger: dict) -> str:
             )
             if not all(run["finished"] for run in runs):
                 budget += f" (**unfinished**: the recipe's budget is {recipe_budget(variant)})"
-        wall = formatted(values(ledger, variant, "wall_minutes"), " min")
+        wall = wall_times(ledger, variant)
         lines.append(f"| {variant} | " + " | ".join(cells) + f" | {own} | {budget} | {wall} |")
     real = ledger["real"]
     cells = [f"{real[m]:.4g}" if real.get(m) is not None else "-" for m in METRICS]
@@ -370,9 +405,8 @@ def main() -> None:
     if not ledger["real"]:
         raise SystemExit(f"nothing to tabulate: no runs in {RUNS} and no scores in {LEDGER}.")
     evaluator = ledger["evaluator"]
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     header = (
-        f"# ganzoo's zoo on MNIST\n\nWritten by `python benchmarks/zoo.py` on {datetime.now():%Y-%m-%d} ({machine}). "
+        f"# ganzoo's zoo on MNIST\n\nWritten by `python benchmarks/zoo.py` on {datetime.now():%Y-%m-%d} ({machine()}). "
         f"Every variant trained with its default recipe (`recipes/VARIANT-mnist.toml`) for the budget in the "
         f"table (the budget column says how many seeds); each run scored on {args.n:,} samples by ganzoo's MNIST "
         f"evaluator (test accuracy {evaluator['test_accuracy']:.4f}, sha256 {evaluator['sha256'][:12]}); mean ± std "
