@@ -142,6 +142,7 @@ def run_entry(variant: str, seed: int, metrics: dict) -> dict:
         "finished": end["finished"],
         "wall_minutes": end["wall_seconds"] / 60 if "wall_seconds" in end else None,
         "machine": machine(),  # zoo.py trains and scores on the same machine: where the wall time was spent
+        "dtype": end.get("precision"),  # the training precision "auto" resolved to there (older runs do not say)
         "test_accuracy": end.get("test_accuracy"),
         "epoch1_conditional_accuracy": epoch1[0] if epoch1 else None,
         "test_accuracy_curve": curve or None,
@@ -218,12 +219,12 @@ def wall_times(ledger: dict, variant: str) -> str:
     recorded = ledger["recorded"].get(variant, {})
     if recorded.get("wall_minutes"):
         wall = recorded["wall_minutes"]
-        by_machine.setdefault(recorded.get("machine", "?"), []).append(
-            (wall["mean"], wall["std"], len(recorded["seeds"]))
-        )
+        where = f"{recorded.get('machine', '?')}, {recorded.get('dtype', '?')}"
+        by_machine.setdefault(where, []).append((wall["mean"], wall["std"], len(recorded["seeds"])))
     for run in ledger["runs"].values():
         if run["variant"] == variant and run.get("wall_minutes"):
-            by_machine.setdefault(run.get("machine", "?"), []).append((run["wall_minutes"], 0.0, 1))
+            where = f"{run.get('machine', '?')}, {run.get('dtype') or '?'}"
+            by_machine.setdefault(where, []).append((run["wall_minutes"], 0.0, 1))
     return (
         "; ".join(
             f"{formatted(pooled(groups), ' min')} ({name}, {pooled(groups)[2]} run{'s' * (pooled(groups)[2] > 1)})"

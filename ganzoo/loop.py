@@ -34,7 +34,7 @@ from ganzoo.checkpoint import (
     save_checkpoint,
 )
 from ganzoo.config import Recipe, dumps_toml
-from ganzoo.device import configure_backends, out_of_memory_is_an_error, resolve_device
+from ganzoo.device import configure_backends, out_of_memory_is_an_error, resolve_device, uses_bf16
 from ganzoo.distributed import DistributedContext, init_distributed
 from ganzoo.errors import GanzooError, first_line
 from ganzoo.plugins import get_registries
@@ -457,6 +457,10 @@ def _train(
                 "epoch": budget.epoch(step),
                 **window.average(),
                 "wall_seconds": round(checkpoints.seconds(), 1),
+                # where the wall time was spent: precision "auto" is bf16 on one machine and fp32 on another
+                "device": str(trainer.device),
+                "precision": "bf16" if uses_bf16(trainer.precision, trainer.device) else "fp32",
+                "threads": torch.get_num_threads(),
                 **final,
             }
         )

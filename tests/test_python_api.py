@@ -26,6 +26,12 @@ def test_train_sample_evaluate_compare_end_to_end(trained, tmp_path):
     assert isinstance(run, ganzoo.Run) and run.variant == "cgan" and run.conditional and run.step == 300
     assert run.recipe.model.generator_width == 64 and run.images_per_sec > 0
     assert [r["step"] for r in run.metrics if r["kind"] == "train"][-1] == 300 and run.final["kind"] == "end"
+    # where the wall time was spent, with the precision "auto" resolved to on this machine
+    assert (
+        run.final["device"].startswith(("cpu", "cuda"))
+        and run.final["precision"] in ("bf16", "fp32")
+        and run.final["threads"] >= 1
+    )
 
     sevens = run.sample(20, labels=7)
     assert sevens.shape == (20, 1, 28, 28) and -1 <= sevens.min() and sevens.max() <= 1

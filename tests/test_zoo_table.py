@@ -40,6 +40,7 @@ def ledger(fids_recorded, fid_new):
         "epoch": 5.0,
         "wall_minutes": {"mean": 50.0, "std": 2.0},
         "machine": "CPU A",
+        "dtype": "fp32",
     }
     run = {
         "variant": "gan",
@@ -51,6 +52,7 @@ def ledger(fids_recorded, fid_new):
         "finished": True,
         "wall_minutes": 40.0,
         "machine": "CPU B",
+        "dtype": "bf16",
     }
     return {
         "evaluator": {"sha256": "0" * 64, "test_accuracy": 0.99},
@@ -66,7 +68,9 @@ def test_the_table_pools_a_recorded_group_with_a_later_seed(zoo):
     row = next(line for line in table.splitlines() if line.startswith("| gan |"))
     assert f"| {statistics.fmean([8.0, 9.0, 13.0]):.4g} ± {statistics.stdev([8.0, 9.0, 13.0]):.2g} |" in row
     assert "9,375 steps (5 epochs), 3 seeds" in row and "unfinished" not in row
-    assert "| 50 ± 2 min (CPU A, 2 runs); 40 min (CPU B, 1 run) |" in row  # wall times are not pooled across CPUs
+    assert (
+        "| 50 ± 2 min (CPU A, fp32, 2 runs); 40 min (CPU B, bf16, 1 run) |" in row
+    )  # wall times are not pooled across CPUs
     checks = zoo.target_checks(["gan"], book)
     assert "| gan: FID <= 10x the real-data row (20) | 10 | yes |" in checks
     # the recorded seeds are not trained again; the others are
