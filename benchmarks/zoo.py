@@ -142,7 +142,7 @@ def run_entry(variant: str, seed: int, metrics: dict) -> dict:
         "finished": end["finished"],
         "wall_minutes": end["wall_seconds"] / 60 if "wall_seconds" in end else None,
         "machine": machine(),  # zoo.py trains and scores on the same machine: where the wall time was spent
-        "dtype": end.get("precision"),  # the training precision "auto" resolved to there (older runs do not say)
+        "dtype": end.get("precision") or resolved_precision(RUNS / variant / f"seed{seed}"),
         "test_accuracy": end.get("test_accuracy"),
         "epoch1_conditional_accuracy": epoch1[0] if epoch1 else None,
         "test_accuracy_curve": curve or None,
@@ -201,16 +201,29 @@ def formatted(value: tuple[float, float, int] | None, unit: str = "") -> str:
     return (f"{mean:.4g} ± {std:.2g}" if std else f"{mean:.4g}") + unit
 
 
+def cpuinfo() -> str:
+    path = Path("/proc/cpuinfo")
+    return path.read_text() if path.is_file() else ""
+
+
+def has_amx() -> bool:
+    return " amx_bf16" in cpuinfo()
+
+
 def machine() -> str:
     """The CPU's model and core count, and whether it has AMX (bf16 matmul units): wall times depend on them."""
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        text = cpuinfo.read_text()
-        names = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
-        model = re.sub(r"\((R|TM)\)| Processor", "", names[0]) if names else model
-        model += ", AMX" if " amx_bf16" in text else ", no AMX"
-    return f"{model}, {os.cpu_count()} cores"
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo().splitlines() if line.startswith("model name")]
+    model = re.sub(r"\((R|TM)\)| Processor", "", names[0]) if names else platform.processor() or platform.machine()
+    return f"{model}, {'AMX' if has_amx() else 'no AMX'}, {os.cpu_count()} cores"
+
+
+def resolved_precision(run_dir: Path) -> str:
+    """The training precision of a run whose end record does not name it (ganzoo before 0.2): the recipe's, with
+    "auto" resolved as on this machine's CPU (bf16 with AMX, else fp32), where zoo.py trained it."""
+    import tomllib
+
+    precision = tomllib.loads((run_dir / "recipe.toml").read_text())["train"].get("precision", "auto")
+    return precision if precision != "auto" else ("bf16" if has_amx() else "fp32")
 
 
 def wall_times(ledger: dict, variant: str) -> str:
