@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import torch
@@ -9,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.data import to_unit_range
+from ganzoo.device import autocast_for
 from ganzoo.errors import GanzooError
 
 MIN_SIDE = 4  # two 2x poolings
@@ -73,11 +75,14 @@ def train_classifier(
     log: Callable[[str], None] | None = None,
     shift: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    fast: bool = False,
 ) -> ConvClassifier:
     """Train on uint8 images (N, C, H, W) already on the target device; returns the model in eval mode.
 
     ``shift``: augment with random translations of up to that many pixels. ``progress(step, steps)`` is
-    called every 50 steps.
+    called every 50 steps. ``fast``: channels-last layout, and bf16 autocast where bf16 is native (CUDA, CPUs
+    with AMX), for a classifier that is trained anew on every call (CAS): 2-3x faster on a CPU with AMX. The
+    shipped evaluators and MOGAN's C are trained without it, so that they stay what they were.
     """
     if images.shape[0] == 0:
         raise GanzooError("cannot train a classifier on no images: the labelled training split is empty.")
@@ -85,6 +90,9 @@ def train_classifier(
     device = images.device
     torch.manual_seed(seed)
     model = ConvClassifier(tuple(images.shape[1:]), num_classes, width).to(device)
+    layout = torch.channels_last if fast else torch.contiguous_format
+    model = model.to(memory_format=layout)
+    autocast = autocast_for("auto", device) if fast else contextlib.nullcontext()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
     order_source = torch.Generator(device=device).manual_seed(seed)
@@ -97,7 +105,8 @@ def train_classifier(
         batch = to_unit_range(images[index])
         if shift:
             batch = random_shift(batch, shift, order_source)
-        loss = F.cross_entropy(model(batch), labels[index])
+        with autocast:
+            loss = F.cross_entropy(model(batch.contiguous(memory_format=layout)), labels[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

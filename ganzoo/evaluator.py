@@ -29,6 +29,7 @@ from torch import nn
 from ganzoo.checkpoint import content_hash, load_checkpoint, load_module, module_tensors, save_checkpoint
 from ganzoo.classifier import ConvClassifier, accuracy, fits, train_classifier
 from ganzoo.data import ImageData, to_uint8, to_unit_range
+from ganzoo.device import uses_bf16
 from ganzoo.errors import GanzooError
 from ganzoo.metrics import EvalSet
 from ganzoo.registry import Entry
@@ -283,6 +284,7 @@ class Scorer:
                 lr=CAS_SETTINGS["lr"],
                 width=CAS_SETTINGS["width"],
                 progress=report,
+                fast=True,
             )
             return accuracy(model, data.test_images, data.test_labels)
 
@@ -315,7 +317,9 @@ class Scorer:
         """The real-data row: ``count`` training images scored like samples. Cached beside the evaluator."""
         self.check_count(count)
         cache = cache_path_for(self.evaluator.path.with_suffix(".real.json")) if self.evaluator.path else None
-        key = f"n={count} seed={seed}"
+        # CAS trains in bf16 where bf16 is native: a row cached by another precision is not reused
+        cas_precision = "bf16" if uses_bf16("auto", self.data.train_images.device) else "fp32"
+        key = f"n={count} seed={seed} cas={cas_precision}"
         stored = json.loads(cache.read_text()) if cache is not None and cache.is_file() else {}
         known = stored.get(key, {})
         missing = {name: entry for name, entry in self.metrics.items() if name not in known}
