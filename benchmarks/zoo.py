@@ -19,6 +19,7 @@ the variant's entries (its runs and its recorded group): scores of another recip
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -201,6 +202,7 @@ def formatted(value: tuple[float, float, int] | None, unit: str = "") -> str:
     return (f"{mean:.4g} ± {std:.2g}" if std else f"{mean:.4g}") + unit
 
 
+@functools.cache
 def cpuinfo() -> str:
     path = Path("/proc/cpuinfo")
     return path.read_text() if path.is_file() else ""
@@ -238,13 +240,11 @@ def wall_times(ledger: dict, variant: str) -> str:
         if run["variant"] == variant and run.get("wall_minutes"):
             where = f"{run.get('machine', '?')}, {run.get('dtype') or '?'}"
             by_machine.setdefault(where, []).append((run["wall_minutes"], 0.0, 1))
-    return (
-        "; ".join(
-            f"{formatted(pooled(groups), ' min')} ({name}, {pooled(groups)[2]} run{'s' * (pooled(groups)[2] > 1)})"
-            for name, groups in by_machine.items()
-        )
-        or "-"
-    )
+    cells = []
+    for name, groups in by_machine.items():
+        wall = pooled(groups)
+        cells.append(f"{formatted(wall, ' min')} ({name}, {wall[2]} run{'s' * (wall[2] > 1)})")
+    return "; ".join(cells) or "-"
 
 
 def results_table(variants: list[str], ledger: dict) -> str:
@@ -317,7 +317,8 @@ def sgan_time_to_target(ledger: dict, target: float = 0.985) -> str:
         mean = sum(c[step] for c in curves) / len(curves)
         if mean >= target:
             minutes = [run["wall_minutes"] * step / run["step"] for run in runs if run["wall_minutes"]]
-            about = f"; about {sum(minutes) / len(minutes):.0f} minutes per run on this machine" if minutes else ""
+            where = ", ".join(sorted({run.get("machine", "?") for run in runs}))
+            about = f"; about {sum(minutes) / len(minutes):.0f} minutes per run on {where}" if minutes else ""
             text += f" Their mean first reaches {target:.3f} at step {step:,} (epoch {step / 600:g}{about})."
             break
     else:

@@ -90,8 +90,8 @@ def train_classifier(
     device = images.device
     torch.manual_seed(seed)
     model = ConvClassifier(tuple(images.shape[1:]), num_classes, width).to(device)
-    layout = torch.channels_last if fast else torch.contiguous_format
-    model = model.to(memory_format=layout)
+    if fast:
+        model = model.to(memory_format=torch.channels_last)
     autocast = autocast_for("auto", device) if fast else contextlib.nullcontext()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
@@ -105,8 +105,10 @@ def train_classifier(
         batch = to_unit_range(images[index])
         if shift:
             batch = random_shift(batch, shift, order_source)
+        if fast:
+            batch = batch.contiguous(memory_format=torch.channels_last)
         with autocast:
-            loss = F.cross_entropy(model(batch.contiguous(memory_format=layout)), labels[index])
+            loss = F.cross_entropy(model(batch), labels[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
